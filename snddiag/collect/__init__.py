@@ -1,0 +1,76 @@
+"""collect: read the system (or a directory standing in for it) into an Evidence snapshot."""
+
+from __future__ import annotations
+
+import grp
+import os
+import pwd
+import time
+from pathlib import Path
+
+from snddiag import __version__
+from snddiag.collect import plan
+from snddiag.collect.libraries import read_sound_servers, read_udev_sound
+from snddiag.collect.sources import run_sources
+from snddiag.evidence import Evidence, Status
+
+KERNEL_LOG_KEYS = ("cmd/dmesg", "dev/kmsg", "var/log/kern.log", "var/log/messages", "cmd/journalctl-k")
+
+
+def _identity() -> dict[str, str]:
+    uid = os.geteuid()
+    groups = sorted(set(os.getgroups()) | {os.getegid()})
+    try:
+        user = pwd.getpwuid(uid).pw_name
+    except KeyError:
+        user = str(uid)
+    names = []
+    for gid in groups:
+        try:
+            names.append(grp.getgrgid(gid).gr_name)
+        except KeyError:
+            names.append(str(gid))
+    return {
+        "uid": str(uid),
+        "user": user,
+        "gids": ",".join(str(g) for g in groups),
+        "groups": ",".join(names),
+    }
+
+
+def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
+    """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil."""
+    evidence = Evidence()
+    evidence.meta.update(
+        {"snddiag_version": __version__, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+    )
+    if live:
+        evidence.meta.update(_identity())
+    run_sources(plan.SYSTEM, root, evidence)
+    release = (evidence.text(plan.RELEASE_FILE) or "").strip()
+    sources = plan.MODULES + plan.VIRTIO + plan.ALSA
+    if live:
+        sources = sources + plan.KERNEL_LOG
+    run_sources(
+        tuple(s for s in plan.with_release(sources, release) if live or not _is_command(s)),
+        root,
+        evidence,
+    )
+    dmesg = evidence.get("cmd/dmesg")
+    if live and (dmesg is None or dmesg.status is not Status.OK):
+        for source in plan.KERNEL_LOG_FALLBACKS:
+            run_sources((source,), root, evidence)
+            if any(
+                (e := evidence.get(k)) is not None and e.ok and e.data for k in KERNEL_LOG_KEYS
+            ):
+                break
+    if live:
+        evidence.add(read_udev_sound())
+        evidence.add(read_sound_servers())
+    return evidence
+
+
+def _is_command(source: object) -> bool:
+    from snddiag.collect.sources import Command
+
+    return isinstance(source, Command)

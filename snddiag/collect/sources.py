@@ -1,0 +1,285 @@
+"""Declarations of what to read, and the one runner that reads them into Evidence.
+
+Paths are relative to a root (`/` live, a directory in tests). Nothing here writes to the
+system and nothing raises for a system condition: each failure is recorded in its Entry.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import glob
+import os
+import re
+import shutil
+import stat
+import subprocess
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import BinaryIO, Union
+from pathlib import Path
+
+from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
+
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_COMMAND_BYTES = 8 * 1024 * 1024
+READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True)
+class File:
+    """A file's bytes; with `keep`, only the lines matching that regex (big module indexes)."""
+
+    path: str
+    max_bytes: int = MAX_FILE_BYTES
+    keep: str = ""
+
+
+@dataclass(frozen=True)
+class Glob:
+    """Every regular file matching the pattern; `links` also records symlinks' targets."""
+
+    pattern: str
+    links: bool = False
+
+
+@dataclass(frozen=True)
+class Link:
+    """The resolved target of a path (for sysfs devices: which bus and parent they sit on)."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class Node:
+    """A device node's owner, mode and whether the invoking user may open it."""
+
+    pattern: str
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    argv: tuple[str, ...]
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class Kmsg:
+    """/dev/kmsg, read without blocking: a plain read waits for new messages forever."""
+
+    path: str = "dev/kmsg"
+
+
+Source = Union[File, Glob, Link, Node, Command, Kmsg]
+
+
+def _status_of(err: OSError) -> Status:
+    if err.errno in (errno.ENOENT, errno.ENOTDIR):
+        return Status.MISSING
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return Status.DENIED
+    return Status.FAILED
+
+
+def _under(root: Path, rel: str) -> Path:
+    return root / rel.lstrip("/")
+
+
+def _read_bounded(handle: BinaryIO, limit: int) -> bytes:
+    # Chunked: procfs sysctl files refuse a single read larger than the kernel will kmalloc.
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit:
+        chunk = handle.read(min(READ_CHUNK, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
+
+
+def read_file(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> Entry:
+    key = rel.lstrip("/")
+    started = time.monotonic()
+    try:
+        with open(_under(root, rel), "rb", buffering=0) as handle:
+            data = _read_bounded(handle, max_bytes + 1)
+    except OSError as err:
+        return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+    truncated = len(data) > max_bytes
+    return Entry(
+        key,
+        Kind.FILE,
+        Status.OK,
+        data=data[:max_bytes],
+        truncated=truncated,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def read_link(root: Path, rel: str) -> Entry:
+    key = rel.lstrip("/")
+    path = _under(root, rel)
+    if not os.path.lexists(path):
+        return Entry(key, Kind.LINK, Status.MISSING)
+    resolved = os.path.realpath(path)
+    root_text = str(root.resolve())
+    if root_text != "/" and resolved.startswith(root_text):
+        resolved = resolved[len(root_text) :] or "/"
+    return Entry(key, Kind.LINK, Status.OK, target=resolved)
+
+
+def read_node(root: Path, rel: str) -> Entry:
+    key = rel.lstrip("/")
+    path = _under(root, rel)
+    try:
+        info = os.stat(path)
+    except OSError as err:
+        return Entry(key, Kind.NODE, _status_of(err), stderr=err.strerror or str(err))
+    node = NodeInfo(
+        mode=stat.S_IMODE(info.st_mode),
+        uid=info.st_uid,
+        gid=info.st_gid,
+        is_char_device=stat.S_ISCHR(info.st_mode),
+        readable=os.access(path, os.R_OK),
+        writable=os.access(path, os.W_OK),
+    )
+    return Entry(key, Kind.NODE, Status.OK, node=node)
+
+
+def read_kmsg(root: Path, rel: str) -> Entry:
+    key = rel.lstrip("/")
+    started = time.monotonic()
+    try:
+        fd = os.open(_under(root, rel), os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as err:
+        return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+    records: list[bytes] = []
+    size = 0
+    truncated = False
+    try:
+        while True:
+            try:
+                record = os.read(fd, 8192)
+            except BlockingIOError:
+                break
+            except OSError as err:
+                if err.errno == errno.EPIPE:  # the ring buffer overwrote what we were reading
+                    continue
+                if err.errno == errno.EINVAL and not records:
+                    # A regular file (tests, bundles) rejects nothing; a short buffer does.
+                    fcntl.fcntl(fd, fcntl.F_SETFL, 0)
+                    continue
+                return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+            if not record:
+                break
+            records.append(record)
+            size += len(record)
+            if size > MAX_FILE_BYTES:
+                truncated = True
+                break
+    finally:
+        os.close(fd)
+    return Entry(
+        key,
+        Kind.FILE,
+        Status.OK,
+        data=b"".join(records),
+        truncated=truncated,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def run_command(name: str, argv: tuple[str, ...], timeout_s: float) -> Entry:
+    key = f"cmd/{name}"
+    if shutil.which(argv[0]) is None:
+        return Entry(key, Kind.COMMAND, Status.NOT_FOUND, argv=argv)
+    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+    started = time.monotonic()
+    try:
+        done = subprocess.run(
+            argv,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=timeout_s,
+            env=env,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as err:
+        return Entry(
+            key,
+            Kind.COMMAND,
+            Status.TIMEOUT,
+            data=(err.stdout or b"")[:MAX_COMMAND_BYTES],
+            argv=argv,
+            duration_s=time.monotonic() - started,
+        )
+    except OSError as err:
+        return Entry(key, Kind.COMMAND, _status_of(err), stderr=str(err), argv=argv)
+    stderr = done.stderr.decode("utf-8", errors="replace")[-4000:]
+    status = Status.OK if done.returncode == 0 else Status.FAILED
+    if status is Status.FAILED and ("not permitted" in stderr or "denied" in stderr):
+        status = Status.DENIED
+    return Entry(
+        key,
+        Kind.COMMAND,
+        status,
+        data=done.stdout[:MAX_COMMAND_BYTES],
+        exit_code=done.returncode,
+        stderr=stderr,
+        truncated=len(done.stdout) > MAX_COMMAND_BYTES,
+        argv=argv,
+        duration_s=time.monotonic() - started,
+    )
+
+
+def keep_lines(entry: Entry, pattern: str) -> Entry:
+    if not entry.ok:
+        return entry
+    wanted = re.compile(pattern.encode())
+    lines = [line for line in entry.data.splitlines(keepends=True) if wanted.search(line)]
+    return replace(entry, data=b"".join(lines), kept_lines=pattern)
+
+
+def expand(root: Path, pattern: str) -> list[str]:
+    """Relative paths matching a glob below root, sorted; symlinked dirs are followed."""
+    base = str(root).rstrip("/")
+    matches = glob.glob(base + "/" + pattern.lstrip("/"))
+    return sorted(m[len(base) + 1 :] for m in matches)
+
+
+def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> None:
+    """Read every source below root into evidence; a key already present is not read again."""
+    for source in sources:
+        if isinstance(source, File):
+            if source.path not in evidence.entries:
+                entry = read_file(root, source.path, source.max_bytes)
+                evidence.add(keep_lines(entry, source.keep) if source.keep else entry)
+        elif isinstance(source, Glob):
+            for rel in expand(root, source.pattern):
+                if rel in evidence.entries:
+                    continue
+                path = root / rel
+                if source.links and path.is_symlink():
+                    evidence.add(read_link(root, rel))
+                elif path.is_file():
+                    evidence.add(read_file(root, rel))
+        elif isinstance(source, Link):
+            for rel in expand(root, source.path) if "*" in source.path else [source.path]:
+                key = rel.lstrip("/")
+                if key not in evidence.entries:
+                    evidence.add(read_link(root, rel))
+        elif isinstance(source, Node):
+            for rel in expand(root, source.pattern):
+                if rel not in evidence.entries:
+                    evidence.add(read_node(root, rel))
+        elif isinstance(source, Command):
+            if f"cmd/{source.name}" not in evidence.entries:
+                evidence.add(run_command(source.name, source.argv, source.timeout_s))
+        elif isinstance(source, Kmsg):
+            if source.path not in evidence.entries:
+                evidence.add(read_kmsg(root, source.path))
+        else:
+            raise TypeError(f"unknown source {source!r}")

@@ -1,0 +1,148 @@
+"""What each subcommand does, in terms of collect -> pipeline -> report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from snddiag.engine.load import RuleFileError, check_rules, default_rule_dirs, load_rules
+from snddiag.evidence import EvidenceError, load_directory, save_directory
+from snddiag.report import ExitCode
+
+
+class CommandError(Exception):
+    def __init__(self, message: str, code: int = ExitCode.INCOMPLETE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _rules(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+    try:
+        return load_rules([*default_rule_dirs(), *args.rules])
+    except RuleFileError as err:
+        raise CommandError(str(err), ExitCode.USAGE) from err
+
+
+def _report(outcome_document: dict, args: argparse.Namespace) -> int:  # type: ignore[type-arg]
+    if args.json:
+        from snddiag.report.json_doc import render_json
+
+        sys.stdout.write(render_json(outcome_document))
+    else:
+        from snddiag.report.terminal import render_terminal
+
+        render_terminal(outcome_document, sys.stdout, color=False if args.no_color else None)
+    return int(outcome_document["exit_code"])
+
+
+def diagnose_live(args: argparse.Namespace) -> int:
+    from snddiag.collect import collect
+    from snddiag.pipeline import diagnose
+
+    rules = _rules(args)
+    root = args.root or Path("/")
+    if args.root is not None and not args.root.is_dir():
+        raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    evidence = collect(root, live=args.root is None)
+    return _report(diagnose(evidence, rules).document, args)
+
+
+def collect_command(args: argparse.Namespace) -> int:
+    from snddiag.collect import collect
+
+    evidence = collect()
+    if args.dir is not None:
+        try:
+            save_directory(evidence, args.dir)
+        except OSError as err:
+            raise CommandError(f"cannot write {args.dir}: {err.strerror}") from err
+        print(f"snddiag: snapshot written to {args.dir}", file=sys.stderr)
+        return ExitCode.OK
+    from snddiag.bundle.write import write_bundle
+    from snddiag.pipeline import diagnose
+
+    outcome = diagnose(evidence, _rules(args))
+    return write_bundle(evidence, outcome.document, args.output, redact=not args.no_redact)
+
+
+def analyze_command(args: argparse.Namespace) -> int:
+    from snddiag.pipeline import diagnose
+
+    rules = _rules(args)
+    if args.snapshot_root is not None:
+        if args.bundles:
+            raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
+        try:
+            evidence = load_directory(args.snapshot_root)
+        except EvidenceError as err:
+            raise CommandError(f"{args.snapshot_root}: {err}") from err
+        return _report(diagnose(evidence, rules).document, args)
+    if not args.bundles:
+        raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
+    from snddiag.bundle.analyze import analyze_bundles
+
+    return analyze_bundles(args, rules)
+
+
+def rules_command(args: argparse.Namespace) -> int:
+    dirs = [*default_rule_dirs(), *args.rules]
+    if args.rules_command == "check":
+        problems = check_rules(dirs)
+        for problem in problems:
+            print(problem, file=sys.stderr)
+        count = sum(1 for _ in _all_rule_files(dirs))
+        print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
+        return ExitCode.USAGE if problems else ExitCode.OK
+    rules = _rules(args)
+    if args.json:
+        import json
+
+        listing = [
+            {"rule": r.rule_id, "severity": r.severity.value, "title": r.title, "file": str(r.path)}
+            for r in rules
+        ]
+        print(json.dumps(listing, indent=2))
+    else:
+        for rule in rules:
+            print(f"{rule.rule_id:32} {rule.severity.value:8} {rule.title}")
+    return ExitCode.OK
+
+
+def _all_rule_files(dirs: list[Path]) -> list[Path]:
+    from snddiag.engine.load import rule_files
+
+    return [p for d in dirs if d.is_dir() for p in rule_files(d)]
+
+
+def explain_command(args: argparse.Namespace) -> int:
+    rules = {r.rule_id: r for r in _rules(args)}
+    rule = rules.get(args.rule_id)
+    if rule is None:
+        raise CommandError(f"no rule '{args.rule_id}' (see 'snddiag rules list')", ExitCode.USAGE)
+    print(f"{rule.rule_id} ({rule.severity.value}): {rule.title}")
+    print(f"file: {rule.path}")
+    print()
+    print(rule.explain)
+    if rule.remediation:
+        print()
+        print("Remediation (steps are chosen by distro, architecture and VMM at run time):")
+        for number, step in enumerate(rule.remediation, start=1):
+            filters = "; ".join(f"{k}={','.join(v)}" for k, v in step.filters)
+            label = step.side + (f" · {step.tool}" if step.tool else "")
+            print(f"  {number}. [{label}] {step.text}" + (f"  (when {filters})" if filters else ""))
+    for reference in rule.references:
+        print(f"See: {reference}")
+    return ExitCode.OK
+
+
+def dispatch(args: argparse.Namespace) -> int:
+    if args.command is None:
+        return diagnose_live(args)
+    handlers = {
+        "collect": collect_command,
+        "analyze": analyze_command,
+        "rules": rules_command,
+        "explain": explain_command,
+    }
+    return handlers[args.command](args)

@@ -1,0 +1,279 @@
+"""The evidence snapshot: every file, link and command output snddiag read, as plain data.
+
+A live run fills it from the system (`snddiag.collect`); `snddiag analyze` reads it back from a
+directory or a bundle. Keys are the same everywhere: a file is its path below the root without
+the leading slash (`proc/modules`), a command is `cmd/<name>` (`cmd/lsmod`).
+
+On disk a snapshot is a directory: `manifest.json` describes every entry, and the bytes of each
+file or command entry sit at `data/<key>`. Links and node metadata live in the manifest only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from pathlib import Path, PurePosixPath
+
+SNAPSHOT_FORMAT = 1
+MANIFEST_NAME = "manifest.json"
+DATA_DIR = "data"
+
+
+class Kind(str, Enum):
+    FILE = "file"
+    COMMAND = "command"
+    LINK = "link"
+    NODE = "node"
+
+
+class Status(str, Enum):
+    OK = "ok"
+    MISSING = "missing"
+    DENIED = "denied"
+    TIMEOUT = "timeout"
+    NOT_FOUND = "not_found"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class NodeInfo:
+    """What `stat` and `access` said of a device node, for the user snddiag ran as."""
+
+    mode: int
+    uid: int
+    gid: int
+    is_char_device: bool
+    readable: bool
+    writable: bool
+
+
+@dataclass(frozen=True)
+class Entry:
+    key: str
+    kind: Kind
+    status: Status
+    data: bytes = b""
+    exit_code: int | None = None
+    stderr: str = ""
+    duration_s: float = 0.0
+    truncated: bool = False
+    argv: tuple[str, ...] = ()
+    target: str = ""
+    node: NodeInfo | None = None
+    kept_lines: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.OK
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", errors="replace")
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.data).hexdigest()
+
+
+class EvidenceError(Exception):
+    """A snapshot on disk that cannot be read as one."""
+
+
+@dataclass
+class Evidence:
+    entries: dict[str, Entry] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    def add(self, entry: Entry) -> None:
+        self.entries[entry.key] = entry
+
+    def get(self, key: str) -> Entry | None:
+        return self.entries.get(key)
+
+    def text(self, key: str) -> str | None:
+        """The decoded text of an entry that was read, or None when it was not."""
+        entry = self.entries.get(key)
+        if entry is None or not entry.ok or entry.kind not in (Kind.FILE, Kind.COMMAND):
+            return None
+        return entry.text
+
+    def keys_under(self, prefix: str) -> list[str]:
+        start = prefix.rstrip("/") + "/"
+        return sorted(k for k in self.entries if k.startswith(start))
+
+    def without(self, keys: Iterable[str]) -> Evidence:
+        """A copy with the given keys (or whole prefixes ending in `/`) removed, as if unreadable."""
+        dropped = tuple(keys)
+
+        def is_dropped(key: str) -> bool:
+            return any(key == d or (d.endswith("/") and key.startswith(d)) for d in dropped)
+
+        kept = {k: e for k, e in self.entries.items() if not is_dropped(k)}
+        return Evidence(kept, dict(self.meta))
+
+    def __iter__(self) -> Iterator[Entry]:
+        return iter(self.entries[k] for k in sorted(self.entries))
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+
+def check_key(key: str) -> str:
+    """Reject keys that could escape a snapshot directory; return the key unchanged."""
+    path = PurePosixPath(key)
+    if not key or path.is_absolute() or any(p in ("", ".", "..") for p in key.split("/")):
+        raise EvidenceError(f"unsafe evidence key {key!r}")
+    if "\x00" in key or "\\" in key:
+        raise EvidenceError(f"unsafe evidence key {key!r}")
+    return key
+
+
+def entry_to_manifest(entry: Entry) -> dict[str, object]:
+    record: dict[str, object] = {"kind": entry.kind.value, "status": entry.status.value}
+    if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok:
+        record["size"] = len(entry.data)
+        record["sha256"] = entry.sha256
+    if entry.exit_code is not None:
+        record["exit_code"] = entry.exit_code
+    if entry.stderr:
+        record["stderr"] = entry.stderr
+    if entry.duration_s:
+        record["duration_s"] = round(entry.duration_s, 4)
+    if entry.truncated:
+        record["truncated"] = True
+    if entry.argv:
+        record["argv"] = list(entry.argv)
+    if entry.target:
+        record["target"] = entry.target
+    if entry.kept_lines:
+        record["kept_lines"] = entry.kept_lines
+    if entry.node is not None:
+        node = entry.node
+        record["node"] = {
+            "mode": f"{node.mode:o}",
+            "uid": node.uid,
+            "gid": node.gid,
+            "char_device": node.is_char_device,
+            "readable": node.readable,
+            "writable": node.writable,
+        }
+    return record
+
+
+def manifest_of(evidence: Evidence) -> dict[str, object]:
+    return {
+        "snapshot_format": SNAPSHOT_FORMAT,
+        "meta": dict(sorted(evidence.meta.items())),
+        "entries": {e.key: entry_to_manifest(e) for e in evidence},
+    }
+
+
+def save_directory(evidence: Evidence, directory: Path) -> None:
+    """Write a snapshot directory (the layout of fixtures and of bundles' contents)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for entry in evidence:
+        if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok:
+            target = directory / DATA_DIR / check_key(entry.key)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(entry.data)
+    text = json.dumps(manifest_of(evidence), indent=1, sort_keys=False) + "\n"
+    (directory / MANIFEST_NAME).write_text(text, encoding="utf-8")
+
+
+def _node_from_manifest(raw: object) -> NodeInfo | None:
+    if not isinstance(raw, Mapping):
+        return None
+    try:
+        return NodeInfo(
+            mode=int(str(raw["mode"]), 8),
+            uid=int(raw["uid"]),
+            gid=int(raw["gid"]),
+            is_char_device=bool(raw["char_device"]),
+            readable=bool(raw["readable"]),
+            writable=bool(raw["writable"]),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise EvidenceError(f"bad node record: {err}") from err
+
+
+def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
+    if not isinstance(record, Mapping):
+        raise EvidenceError(f"manifest entry {key!r} is not an object")
+    try:
+        kind = Kind(record["kind"])
+        status = Status(record["status"])
+        exit_code = record.get("exit_code")
+        argv = record.get("argv", [])
+        return Entry(
+            key=check_key(key),
+            kind=kind,
+            status=status,
+            data=data,
+            exit_code=int(exit_code) if exit_code is not None else None,
+            stderr=str(record.get("stderr", "")),
+            duration_s=float(record.get("duration_s", 0.0)),
+            truncated=bool(record.get("truncated", False)),
+            argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (),
+            target=str(record.get("target", "")),
+            kept_lines=str(record.get("kept_lines", "")),
+            node=_node_from_manifest(record.get("node")),
+        )
+    except (KeyError, TypeError, ValueError) as err:
+        raise EvidenceError(f"manifest entry {key!r}: {err}") from err
+
+
+def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
+    """manifest.json -> (meta, entries by key); raises EvidenceError on any malformation."""
+    try:
+        doc = json.loads(text)
+    except ValueError as err:
+        raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {err}") from err
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
+        raise EvidenceError(f"{MANIFEST_NAME} has no 'entries' object")
+    fmt = doc.get("snapshot_format")
+    if not isinstance(fmt, int) or fmt > SNAPSHOT_FORMAT:
+        raise EvidenceError(
+            f"snapshot format {fmt!r} is newer than this snddiag reads ({SNAPSHOT_FORMAT})"
+        )
+    meta_raw = doc.get("meta", {})
+    meta = {str(k): str(v) for k, v in meta_raw.items()} if isinstance(meta_raw, dict) else {}
+    return meta, doc["entries"]
+
+
+def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
+    """Read a snapshot directory; with `verify`, every file's sha256 must match the manifest."""
+    manifest = directory / MANIFEST_NAME
+    try:
+        meta, records = parse_manifest(manifest.read_text(encoding="utf-8", errors="replace"))
+    except OSError as err:
+        raise EvidenceError(f"cannot read {manifest}: {err.strerror}") from err
+    evidence = Evidence(meta=meta)
+    data_root = directory / DATA_DIR
+    for key, record in records.items():
+        check_key(key)
+        data = b""
+        if isinstance(record, Mapping) and "sha256" in record:
+            path = data_root / key
+            if path.is_symlink() or not path.is_file():
+                raise EvidenceError(f"entry {key!r} has no regular data file")
+            data = path.read_bytes()
+            if verify and hashlib.sha256(data).hexdigest() != record["sha256"]:
+                raise EvidenceError(f"entry {key!r}: sha256 does not match the manifest")
+        evidence.add(entry_from_manifest(key, record, data))
+    return evidence
+
+
+def relabel(entry: Entry, data: bytes) -> Entry:
+    """The same entry with other bytes (used by redaction)."""
+    return replace(entry, data=data)
+
+
+def is_within(path: Path, root: Path) -> bool:
+    try:
+        return os.path.commonpath([path.resolve(), root.resolve()]) == str(root.resolve())
+    except ValueError:
+        return False

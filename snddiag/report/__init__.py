@@ -1,0 +1,28 @@
+"""report: the verdict for people (terminal) and for scripts (JSON), and the exit code."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+from snddiag.engine import Diagnosis, worst_severity
+from snddiag.engine.load import Severity
+
+
+class ExitCode(IntEnum):
+    OK = 0
+    WARNING = 1
+    ERROR = 2
+    INCOMPLETE = 3
+    USAGE = 64
+
+
+def verdict(diagnosis: Diagnosis) -> tuple[str, ExitCode]:
+    """(status, exit code): errors and warnings first; unchecked rules never count as health."""
+    worst = worst_severity(diagnosis)
+    if worst is Severity.ERROR:
+        return "error", ExitCode.ERROR
+    if worst is Severity.WARNING:
+        return "warning", ExitCode.WARNING
+    if diagnosis.not_checked:
+        return "incomplete", ExitCode.INCOMPLETE
+    return "ok", ExitCode.OK

@@ -1,0 +1,149 @@
+"""The JSON document for scripts, written field by field (internal types never leak into it)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from snddiag import __version__
+from snddiag.engine import Diagnosis, Finding, NotChecked
+from snddiag.evidence import Evidence, Status
+from snddiag.facts import Facts
+from snddiag.report import verdict
+
+SCHEMA_VERSION = 1
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    rule = finding.rule
+    return {
+        "rule": rule.rule_id,
+        "severity": rule.severity.value,
+        "title": finding.title,
+        "explain": finding.explain,
+        "evidence": list(finding.evidence),
+        "remediation": [
+            {"side": s.side, "tool": s.tool or None, "step": s.text} for s in finding.remediation
+        ],
+        "references": list(rule.references),
+    }
+
+
+def _not_checked(item: NotChecked) -> dict[str, Any]:
+    return {
+        "rule": item.rule.rule_id,
+        "title": item.rule.title,
+        "unknown_facts": list(item.unknown_facts),
+        "missing_sources": list(item.missing_sources),
+    }
+
+
+def _system(facts: Facts) -> dict[str, Any]:
+    s = facts.system
+    return {
+        "kernel_release": s.kernel_release,
+        "kernel_flavour": s.kernel_flavour,
+        "arch": s.arch,
+        "distro": {"id": s.distro_id, "version": s.distro_version, "name": s.distro_name},
+        "user": s.user,
+        "is_root": s.is_root,
+    }
+
+
+def _host(facts: Facts) -> dict[str, Any]:
+    h = facts.host
+    return {
+        "vmm": h.vmm,
+        "sys_vendor": h.sys_vendor,
+        "product_name": h.product_name,
+        "machine_type": h.machine_type,
+        "qemu_machine_version": h.qemu_machine_version,
+    }
+
+
+def _virtio(facts: Facts) -> dict[str, Any]:
+    snd = facts.virtio.snd
+    return {
+        "devices": [
+            {
+                "name": d.name,
+                "type": d.type_name,
+                "device_id": d.device_id,
+                "transport": d.transport,
+                "driver": d.driver or None,
+                "status": d.status,
+            }
+            for d in facts.virtio.devices or ()
+        ],
+        "sound": {
+            "present": snd.present,
+            "name": snd.name,
+            "transport": snd.transport,
+            "driver": snd.driver or None,
+            "status": snd.status,
+            "status_names": list(snd.status_names) if snd.status_names is not None else None,
+            "version_1": snd.version_1,
+            "features": list(snd.features) if snd.features is not None else None,
+        },
+    }
+
+
+def _driver(facts: Facts) -> dict[str, Any]:
+    d = facts.driver
+    return {
+        "config": d.config,
+        "in_kernel": d.in_kernel,
+        "installed": d.installed,
+        "builtin": d.builtin,
+        "loaded": d.loaded,
+        "blacklisted": d.blacklisted,
+        "module_tree_present": d.module_tree_present,
+        "params": dict(sorted(d.params.items())),
+    }
+
+
+def _cards(facts: Facts) -> list[dict[str, Any]] | None:
+    if facts.alsa.cards is None:
+        return None
+    return [
+        {"index": c.index, "id": c.card_id, "driver": c.driver, "name": c.name}
+        for c in facts.alsa.cards
+    ]
+
+
+def _unreadable(evidence: Evidence) -> list[dict[str, str]]:
+    return [
+        {"source": e.key, "status": e.status.value}
+        for e in evidence
+        if e.status in (Status.DENIED, Status.TIMEOUT, Status.FAILED)
+    ]
+
+
+def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> dict[str, Any]:
+    status, code = verdict(diagnosis)
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "snddiag", "version": __version__},
+        "status": status,
+        "exit_code": int(code),
+        "system": _system(facts),
+        "host": _host(facts),
+        "virtio": _virtio(facts),
+        "driver": _driver(facts),
+        "cards": _cards(facts),
+        "sound_servers": list(facts.userspace.sound_servers)
+        if facts.userspace.sound_servers is not None
+        else None,
+        "inventory": [
+            {"class": i.device_class, "paravirtual": list(i.paravirtual), "emulated": list(i.emulated)}
+            for i in facts.inventory
+        ],
+        "findings": [_finding(f) for f in diagnosis.findings],
+        "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
+        "rules_evaluated": diagnosis.rules_evaluated,
+        "unreadable_sources": _unreadable(evidence),
+    }
+
+
+def render_json(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
