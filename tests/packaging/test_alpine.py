@@ -210,6 +210,29 @@ def test_apkbuild_pkgver_is_the_project_version() -> None:
     assert apkbuild_vars(APKBUILD, "pkgver")["pkgver"] == project_string("version")
 
 
+def test_module_version_is_the_project_version() -> None:
+    init = (ROOT / "snddiag" / "__init__.py").read_text(encoding="utf-8")
+    match = re.search(r'^__version__\s*=\s*"([^"]*)"', init, re.MULTILINE)
+    if match is None:
+        pytest.skip("snddiag/__init__.py spells out no __version__")
+    assert match.group(1) == project_string("version")
+
+
+def test_release_script_refuses_a_module_version_that_disagrees(tmp_path: Path) -> None:
+    tree = tmp_path / "tree"
+    (tree / "snddiag").mkdir(parents=True)
+    (tree / "snddiag" / "__init__.py").write_text('__version__ = "0.0.1"\n', encoding="utf-8")
+    shutil.copy(ROOT / "pyproject.toml", tree / "pyproject.toml")
+    apkbuild = tmp_path / "APKBUILD"
+    shutil.copy(APKBUILD, apkbuild)
+    env = dict(os.environ, APKBUILD=str(apkbuild), DIST=str(tmp_path / "dist"), SRCDIR=str(tree))
+    done = subprocess.run([str(UPDATE)], env=env, capture_output=True, text=True, check=False)
+    assert done.returncode != 0
+    assert "snddiag/__init__.py says 0.0.1" in done.stderr
+    assert apkbuild.read_text(encoding="utf-8") == APKBUILD.read_text(encoding="utf-8")
+    assert not (tmp_path / "dist").exists() or not any((tmp_path / "dist").iterdir())
+
+
 def test_apkbuild_license_is_the_project_license() -> None:
     assert apkbuild_vars(APKBUILD, "license")["license"] == project_string("license")
 
@@ -257,7 +280,7 @@ def test_release_script_resets_pkgrel_on_a_new_version(tmp_path: Path) -> None:
     build_available()
     tree = tmp_path / "tree"
     (tree / "snddiag").mkdir(parents=True)
-    (tree / "snddiag" / "__init__.py").write_text("", encoding="utf-8")
+    (tree / "snddiag" / "__init__.py").write_text('__version__ = "99.1.0"\n', encoding="utf-8")
     for name in ("README.md", "LICENSE"):
         shutil.copy(ROOT / name, tree / name)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
