@@ -26,19 +26,33 @@ def build_parser() -> argparse.ArgumentParser:
         description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
     )
     parser.add_argument("--version", action="version", version=f"snddiag {__version__}")
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument(
-        "--rules", action="append", type=Path, default=[], metavar="DIR",
+        "--rules",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
         help="also load the rules in DIR (repeatable; a rule here replaces one with its id)",
     )
     common.add_argument("--no-color", action="store_true", help="plain text output")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    parser.add_argument("--rules", action="append", type=Path, default=[], metavar="DIR",
-                        help="also load the rules in DIR (repeatable)")
-    parser.add_argument("--root", type=Path, metavar="DIR",
-                        help="read the files of a system mounted at DIR instead of / (no commands)")
+    parser.add_argument(
+        "--rules",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="also load the rules in DIR (repeatable)",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        metavar="DIR",
+        help="read the files of a system mounted at DIR instead of / (no commands)",
+    )
     parser.add_argument("--no-color", action="store_true", help="plain text output")
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -51,14 +65,34 @@ def build_parser() -> argparse.ArgumentParser:
 
     analyze = sub.add_parser("analyze", parents=[common], help="diagnose saved bundles offline")
     analyze.add_argument("bundles", nargs="*", type=Path, metavar="BUNDLE")
-    analyze.add_argument("--root", dest="snapshot_root", type=Path, metavar="DIR",
-                         help="an extracted snapshot directory instead of bundles")
-    analyze.add_argument("--jobs", type=int, default=0, metavar="N",
-                         help="worker processes for many bundles (default: all cores)")
-    analyze.add_argument("--max-member-mb", type=int, default=64, metavar="MB",
-                         help="largest member a bundle may hold")
-    analyze.add_argument("--max-total-mb", type=int, default=256, metavar="MB",
-                         help="largest total size a bundle may unpack to")
+    analyze.add_argument(
+        "--root",
+        dest="snapshot_root",
+        type=Path,
+        metavar="DIR",
+        help="an extracted snapshot directory instead of bundles",
+    )
+    analyze.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes for many bundles (default: all cores)",
+    )
+    analyze.add_argument(
+        "--max-member-mb",
+        type=int,
+        default=64,
+        metavar="MB",
+        help="largest member a bundle may hold",
+    )
+    analyze.add_argument(
+        "--max-total-mb",
+        type=int,
+        default=256,
+        metavar="MB",
+        help="largest total size a bundle may unpack to",
+    )
 
     rules = sub.add_parser("rules", help="list or check rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -88,11 +122,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return err.code
     except KeyboardInterrupt:
         return 130
-    except Exception as err:  # noqa: BLE001 - the last line of defence: a bug, said as one
+    except Exception as err:
         if getattr(args, "debug", False):
             raise
-        print(f"snddiag: internal error: {err!r} (run with --debug for the traceback)",
-              file=sys.stderr)
+        print(
+            f"snddiag: internal error: {err!r} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return ExitCode.INCOMPLETE
 
 

@@ -106,7 +106,7 @@ class Evidence:
         return sorted(k for k in self.entries if k.startswith(start))
 
     def without(self, keys: Iterable[str]) -> Evidence:
-        """A copy with the given keys (or whole prefixes ending in `/`) removed, as if unreadable."""
+        """A copy without the given keys (or prefixes ending in `/`), as if they were unreadable."""
         dropped = tuple(keys)
 
         def is_dropped(key: str) -> bool:

@@ -16,6 +16,7 @@ from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
 from snddiag.evidence import Evidence, Kind, Status
 from snddiag.parse.alsa import Card, parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
+from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_journal, parse_kmsg, parse_syslog
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
@@ -34,7 +35,6 @@ from snddiag.parse.virtio_sysfs import (
     status_names,
     transport_of,
 )
-from snddiag.parse.json_text import parse_json_list
 
 MODULE = "virtio_snd"
 VIRTIO_SOUND_ID = 25
@@ -106,6 +106,7 @@ class Driver:
 class Probe:
     failed: bool | None
     error_code: int | None
+    error_name: str | None
     messages: tuple[str, ...] | None
     text: str | None
 
@@ -332,15 +333,15 @@ def _kernel_config(evidence: Evidence) -> tuple[dict[str, str] | None, str | Non
     entry = evidence.get("proc/config.gz")
     if entry is not None and entry.ok and entry.data:
         try:
-            text = gzip.decompress(entry.data).decode("utf-8", errors="replace")
-            return parse_kconfig(text).value, "/proc/config.gz"
+            decompressed = gzip.decompress(entry.data).decode("utf-8", errors="replace")
+            return parse_kconfig(decompressed).value, "/proc/config.gz"
         except (OSError, EOFError, zlib.error):
             pass  # a corrupt or truncated copy: fall back to /boot
     for key in evidence.keys_under("boot"):
         if key.startswith("boot/config-"):
-            text = evidence.text(key)
-            if text is not None:
-                return parse_kconfig(text).value, "/" + key
+            config_text = evidence.text(key)
+            if config_text is not None:
+                return parse_kconfig(config_text).value, "/" + key
     return None, None
 
 
@@ -431,11 +432,11 @@ def _driver(evidence: Evidence, config: dict[str, str] | None, cmdline: str | No
         if name.startswith(f"{MODULE}."):
             params[name.split(".", 1)[1]] = value
     for key in evidence.keys_under(f"sys/module/{MODULE}/parameters"):
-        value = _strip(evidence, key)
-        if value is not None:
-            params[key.rsplit("/", 1)[1]] = value
+        live_value = _strip(evidence, key)
+        if live_value is not None:
+            params[key.rsplit("/", 1)[1]] = live_value
 
-    autoload = [k for k in ("etc/modules", *evidence.keys_under("etc/modules-load.d"))]
+    autoload = ("etc/modules", *evidence.keys_under("etc/modules-load.d"))
     listed = [
         MODULE in parse_modules_list(evidence.text(k) or "").value
         for k in autoload
@@ -477,6 +478,12 @@ def _loaded(evidence: Evidence, builtin: bool | None) -> bool | None:
     return initstate == "live" if initstate is not None else None
 
 
+# The errors virtio_snd's probe can return (sound/virtio/*.c), by errno value.
+ERRNO_NAMES = {
+    2: "ENOENT", 5: "EIO", 12: "ENOMEM", 19: "ENODEV", 22: "EINVAL", 95: "EOPNOTSUPP",
+    110: "ETIMEDOUT",
+}  # fmt: skip
+
 _PROBE_FAILED = re.compile(
     # <= 6.8: "virtio_snd: probe of virtio0 failed with error -22";
     # >= 6.9: "virtio_snd virtio0: probe with driver virtio_snd failed with error -22".
@@ -487,12 +494,13 @@ _PROBE_FAILED = re.compile(
 
 def _probe(log: tuple[KernelLine, ...] | None) -> Probe:
     if log is None:
-        return Probe(None, None, None, None)
+        return Probe(None, None, None, None, None)
     lines = tuple(line.text for line in log if MODULE in line.text or "virtio-snd" in line.text)
     codes = [int(m.group(1)) for line in lines if (m := _PROBE_FAILED.search(line))]
     return Probe(
         failed=bool(codes),
         error_code=codes[-1] if codes else None,
+        error_name=ERRNO_NAMES.get(-codes[-1], "unknown") if codes else None,
         messages=lines,
         text="\n".join(lines),
     )
@@ -597,14 +605,17 @@ def _alsa(evidence: Evidence) -> Alsa:
     default: Card | None = None
     if cards:
         by_key = {str(c.index): c for c in cards} | {c.card_id: c for c in cards}
-        default = by_key.get(configured or "", None) if configured else min(
-            cards, key=lambda c: c.index
+        default = (
+            by_key.get(configured or "", None) if configured else min(cards, key=lambda c: c.index)
         )
     pcms = parse_pcm(evidence.text("proc/asound/pcm") or "").value
     virtio_index = virtio[0].index if virtio else None
     nodes = [e for e in evidence if e.key.startswith("dev/snd/") and e.kind is Kind.NODE]
-    usable = [e for e in nodes if e.ok and e.node is not None and e.key.rsplit("/", 1)[1]
-              .startswith(("controlC", "pcmC"))]
+    usable = [
+        e
+        for e in nodes
+        if e.ok and e.node is not None and e.key.rsplit("/", 1)[1].startswith(("controlC", "pcmC"))
+    ]
     groups = {e.node.gid for e in usable if e.node is not None}
     group_name = None
     if len(groups) == 1:
@@ -639,12 +650,14 @@ def _userspace(evidence: Evidence) -> Userspace:
     udev = parse_json_list(udev_text).value if udev_text is not None else None
     initialized: bool | None = None
     if udev:
-        cards = [d for d in udev if "/card" in str(d.get("sys_path", "")).rsplit("/", 1)[-1]
-                 or str(d.get("sys_path", "")).rsplit("/", 1)[-1].startswith("card")]
+        cards = [
+            d
+            for d in udev
+            if "/card" in str(d.get("sys_path", "")).rsplit("/", 1)[-1]
+            or str(d.get("sys_path", "")).rsplit("/", 1)[-1].startswith("card")
+        ]
         props = [d.get("properties", {}) for d in cards]
-        initialized = any(
-            isinstance(p, dict) and p.get("SOUND_INITIALIZED") == "1" for p in props
-        )
+        initialized = any(isinstance(p, dict) and p.get("SOUND_INITIALIZED") == "1" for p in props)
     return Userspace(
         sound_servers=tuple(sorted({str(s.get("name")) for s in servers}))
         if servers is not None
@@ -665,12 +678,15 @@ def _inventory(virtio: Virtio, pci: Pci) -> tuple[InventoryItem, ...]:
         device_class = _VIRTIO_CLASS_OF_TYPE.get(device.type_name, device.type_name)
         para.setdefault(device_class, []).append(f"virtio-{device.type_name} ({device.transport})")
     for function in pci.functions or ():
-        device_class = _PCI_CLASS_NAMES.get(function.pci_class >> 16)
-        if device_class is None or function.vendor == RED_HAT_VIRTIO_VENDOR:
+        pci_class_name = _PCI_CLASS_NAMES.get(function.pci_class >> 16)
+        if pci_class_name is None or function.vendor == RED_HAT_VIRTIO_VENDOR:
             continue
-        label = function.name if function.name != f"{function.vendor:04x}:{function.device:04x}" \
+        label = (
+            function.name
+            if function.name != f"{function.vendor:04x}:{function.device:04x}"
             else f"pci {function.name}"
-        emulated.setdefault(device_class, []).append(
+        )
+        emulated.setdefault(pci_class_name, []).append(
             f"{label} ({function.driver})" if function.driver else label
         )
     classes = sorted(set(para) | set(emulated))

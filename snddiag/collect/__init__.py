@@ -14,7 +14,13 @@ from snddiag.collect.libraries import read_sound_servers, read_udev_sound
 from snddiag.collect.sources import run_sources
 from snddiag.evidence import Evidence, Status
 
-KERNEL_LOG_KEYS = ("cmd/dmesg", "dev/kmsg", "var/log/kern.log", "var/log/messages", "cmd/journalctl-k")
+KERNEL_LOG_KEYS = (
+    "cmd/dmesg",
+    "dev/kmsg",
+    "var/log/kern.log",
+    "var/log/messages",
+    "cmd/journalctl-k",
+)
 
 
 def _identity() -> dict[str, str]:
@@ -24,12 +30,7 @@ def _identity() -> dict[str, str]:
         user = pwd.getpwuid(uid).pw_name
     except KeyError:
         user = str(uid)
-    names = []
-    for gid in groups:
-        try:
-            names.append(grp.getgrgid(gid).gr_name)
-        except KeyError:
-            names.append(str(gid))
+    names = [_group_name(gid) for gid in groups]
     return {
         "uid": str(uid),
         "user": user,
@@ -38,11 +39,21 @@ def _identity() -> dict[str, str]:
     }
 
 
+def _group_name(gid: int) -> str:
+    try:
+        return grp.getgrgid(gid).gr_name
+    except KeyError:
+        return str(gid)
+
+
 def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil."""
     evidence = Evidence()
     evidence.meta.update(
-        {"snddiag_version": __version__, "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+        {
+            "snddiag_version": __version__,
+            "collected_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
     )
     if live:
         evidence.meta.update(_identity())
@@ -60,9 +71,7 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     if live and (dmesg is None or dmesg.status is not Status.OK):
         for source in plan.KERNEL_LOG_FALLBACKS:
             run_sources((source,), root, evidence)
-            if any(
-                (e := evidence.get(k)) is not None and e.ok and e.data for k in KERNEL_LOG_KEYS
-            ):
+            if any((e := evidence.get(k)) is not None and e.ok and e.data for k in KERNEL_LOG_KEYS):
                 break
     if live:
         evidence.add(read_udev_sound())

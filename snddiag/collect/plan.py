@@ -1,4 +1,4 @@
-"""What snddiag reads, by area. Paths are relative to the root; `{release}` is the kernel release."""
+"""What snddiag reads, by area. Paths are relative to the root; `{release}`: the kernel release."""
 
 from __future__ import annotations
 

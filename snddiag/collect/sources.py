@@ -17,8 +17,8 @@ import subprocess
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import BinaryIO, Union
 from pathlib import Path
+from typing import BinaryIO, Union
 
 from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
 

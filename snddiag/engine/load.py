@@ -184,7 +184,8 @@ class _Checker:
         if not is_known_path(fact):
             hint = _closest(fact)
             raise self.fail(
-                doc, f"unknown fact '{fact}'" + (f" (did you mean '{hint}'?)" if hint else ""),
+                doc,
+                f"unknown fact '{fact}'" + (f" (did you mean '{hint}'?)" if hint else ""),
                 "fact",
             )
         return fact
@@ -232,6 +233,8 @@ class _Checker:
             raise self.fail(node, f"'{op}' needs a version such as '8.2'", op)
         if op == "exists" and not isinstance(value, bool):
             raise self.fail(node, "'exists' needs true or false", op)
+        if op in ("eq", "ne") and isinstance(value, list):
+            value = tuple(value)  # facts hold tuples; YAML gives lists
         return Leaf(fact, op, str(value) if op.startswith("version") else value)
 
     def quote(self, node: Any) -> Quote:
@@ -347,7 +350,9 @@ def load_rules(dirs: Iterable[Path]) -> list[Rule]:
             rule = load_rule(path)
             if rule.rule_id in seen:
                 raise RuleFileError(
-                    path, rule.line, f"duplicate rule id '{rule.rule_id}' (also {seen[rule.rule_id]})"
+                    path,
+                    rule.line,
+                    f"duplicate rule id '{rule.rule_id}' (also {seen[rule.rule_id]})",
                 )
             seen[rule.rule_id] = path
             by_id[rule.rule_id] = rule
@@ -361,9 +366,13 @@ def check_rules(dirs: Iterable[Path]) -> list[RuleFileError]:
         if not directory.is_dir():
             problems.append(RuleFileError(directory, 0, "not a directory of rules"))
             continue
-        for path in rule_files(directory):
-            try:
-                load_rule(path)
-            except RuleFileError as err:
-                problems.append(err)
+        problems.extend(p for p in map(_problem_of, rule_files(directory)) if p is not None)
     return problems
+
+
+def _problem_of(path: Path) -> RuleFileError | None:
+    try:
+        load_rule(path)
+    except RuleFileError as err:
+        return err
+    return None

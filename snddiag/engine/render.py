@@ -44,9 +44,7 @@ def _matches_filter(name: str, wanted: tuple[str, ...], facts: Facts) -> bool:
 
 
 def applicable_steps(steps: tuple[Step, ...], facts: Facts) -> list[Step]:
-    return [
-        s for s in steps if all(_matches_filter(n, wanted, facts) for n, wanted in s.filters)
-    ]
+    return [s for s in steps if all(_matches_filter(n, wanted, facts) for n, wanted in s.filters)]
 
 
 def quote(item: Quote, facts: Facts) -> list[str]:

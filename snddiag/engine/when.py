@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from snddiag.engine.load import AllOf, AnyOf, Condition, Leaf, NotOf
+from snddiag.engine.load import AnyOf, Condition, Leaf, NotOf
 from snddiag.engine.paths import resolve
 from snddiag.facts import Facts
 
@@ -34,21 +34,22 @@ def _leaf(leaf: Leaf, value: Any) -> bool:
     if op == "ne":
         return bool(value != want)
     if op == "in":
-        return value in want
+        return bool(value in want)
     if op == "contains":
         return want in value if isinstance(value, (str, tuple, list, frozenset)) else False
     if op == "matches":
-        assert leaf.pattern is not None
-        return any(leaf.pattern.search(text) for text in _texts(value))
+        pattern = leaf.pattern
+        return pattern is not None and any(pattern.search(text) for text in _texts(value))
     if op in ("lt", "le", "gt", "ge"):
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             return False
-        return {
+        compared: bool = {
             "lt": value < want,
             "le": value <= want,
             "gt": value > want,
             "ge": value >= want,
         }[op]
+        return compared
     if op == "version_lt":
         have = version_key(str(value))
         return bool(have) and have < version_key(want)
@@ -63,7 +64,7 @@ def evaluate(condition: Condition, facts: Facts, unknown: set[str]) -> bool | No
     if isinstance(condition, Leaf):
         value = resolve(facts, condition.fact)
         if condition.op == "exists":
-            return (value is not None) == condition.value
+            return (value is not None) is bool(condition.value)
         if value is None:
             unknown.add(condition.fact)
             return None
@@ -72,11 +73,10 @@ def evaluate(condition: Condition, facts: Facts, unknown: set[str]) -> bool | No
         inner = evaluate(condition.item, facts, unknown)
         return None if inner is None else not inner
     results = [evaluate(item, facts, unknown) for item in condition.items]
-    if isinstance(condition, AllOf):
-        if any(r is False for r in results):
-            return False
-        return None if any(r is None for r in results) else True
-    assert isinstance(condition, AnyOf)
-    if any(r is True for r in results):
-        return True
-    return None if any(r is None for r in results) else False
+    if isinstance(condition, AnyOf):
+        if any(r is True for r in results):
+            return True
+        return None if any(r is None for r in results) else False
+    if any(r is False for r in results):
+        return False
+    return None if any(r is None for r in results) else True

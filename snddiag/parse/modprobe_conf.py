@@ -39,9 +39,10 @@ def parse_modprobe_conf(text: str) -> Parsed[tuple[ModprobeDirective, ...]]:
         if not cols:
             continue
         verb = cols[0]
-        if verb in ("blacklist", "install", "options", "alias", "softdep", "remove") and len(
-            cols
-        ) >= 2:
+        if (
+            verb in ("blacklist", "install", "options", "alias", "softdep", "remove")
+            and len(cols) >= 2
+        ):
             module = cols[1].replace("-", "_")
             directives.append(
                 ModprobeDirective(verb, module, cols[2] if len(cols) > 2 else "", line_no)

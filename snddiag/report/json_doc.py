@@ -135,7 +135,11 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
         if facts.userspace.sound_servers is not None
         else None,
         "inventory": [
-            {"class": i.device_class, "paravirtual": list(i.paravirtual), "emulated": list(i.emulated)}
+            {
+                "class": i.device_class,
+                "paravirtual": list(i.paravirtual),
+                "emulated": list(i.emulated),
+            }
             for i in facts.inventory
         ],
         "findings": [_finding(f) for f in diagnosis.findings],

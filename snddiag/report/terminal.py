@@ -21,13 +21,21 @@ def _side_label(side: str, tool: str | None) -> str:
     return f"{side} · {tool}" if tool else side
 
 
-def render_terminal(document: dict[str, Any], stream: IO[str], *, color: bool | None = None) -> None:
+def render_terminal(
+    document: dict[str, Any], stream: IO[str], *, color: bool | None = None
+) -> None:
     from rich.console import Console
     from rich.text import Text
 
     no_color = color is False or (color is None and "NO_COLOR" in os.environ)
-    console = Console(file=stream, no_color=no_color, highlight=False, emoji=False,
-                      force_terminal=True if color else None, soft_wrap=False)
+    console = Console(
+        file=stream,
+        no_color=no_color,
+        highlight=False,
+        emoji=False,
+        force_terminal=True if color else None,
+        soft_wrap=False,
+    )
     status = document["status"]
     message, style = _VERDICT[status]
     line = Text("snddiag: ", style="bold")
@@ -79,6 +87,8 @@ def render_terminal(document: dict[str, Any], stream: IO[str], *, color: bool | 
         sources = ", ".join(s["source"] for s in document["unreadable_sources"][:6])
         more = len(document["unreadable_sources"]) - 6
         console.print(
-            Text(f"Unreadable here: {sources}" + (f" (+{more} more)" if more > 0 else ""),
-                 style="dim")
+            Text(
+                f"Unreadable here: {sources}" + (f" (+{more} more)" if more > 0 else ""),
+                style="dim",
+            )
         )

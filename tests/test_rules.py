@@ -1,0 +1,83 @@
+"""Every rule's tests (rules/**/<id>.test.yaml) on evidence captured from the lab's guests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from snddiag.engine import run_rules
+from snddiag.engine.load import Rule, Severity, load_rules
+from snddiag.facts import build_facts
+from tests.guests import REPO, captured_guests, guest_evidence
+
+RULES_DIR = REPO / "rules"
+RULES = load_rules([RULES_DIR])
+BY_ID = {r.rule_id: r for r in RULES}
+CASE_KEYS = {"guest", "fires", "checked", "drop"}
+
+
+def _cases() -> list[tuple[str, int, dict[str, Any]]]:
+    cases = []
+    for path in sorted(RULES_DIR.rglob("*.test.yaml")):
+        rule_id = path.name.removesuffix(".test.yaml")
+        for number, case in enumerate(yaml.safe_load(path.read_text()) or [], start=1):
+            cases.append((rule_id, number, case))
+    return cases
+
+
+CASES = _cases()
+
+
+def _outcome(rule: Rule, case: dict[str, Any]) -> bool | None:
+    evidence = guest_evidence(case["guest"]).without(case.get("drop", ()))
+    diagnosis = run_rules([rule], build_facts(evidence))
+    if diagnosis.not_checked:
+        return None
+    return bool(diagnosis.findings)
+
+
+@pytest.mark.parametrize(
+    ("rule_id", "number", "case"), CASES, ids=[f"{r}#{n}-{c['guest']}" for r, n, c in CASES]
+)
+def test_rule_case(rule_id: str, number: int, case: dict[str, Any]) -> None:
+    assert set(case) <= CASE_KEYS, f"unknown keys in case {number}: {set(case) - CASE_KEYS}"
+    rule = BY_ID[rule_id]
+    outcome = _outcome(rule, case)
+    if case.get("checked") is False:
+        assert outcome is None, f"{rule_id} should not be checkable on {case}"
+    else:
+        assert outcome is not None, f"{rule_id} could not be checked on {case}"
+        assert outcome is case["fires"], f"{rule_id} on {case}: fired={outcome}"
+
+
+def test_every_rule_has_a_firing_and_a_quiet_case() -> None:
+    for rule in RULES:
+        mine = [c for r, _n, c in CASES if r == rule.rule_id]
+        assert any(c.get("fires") is True for c in mine), f"{rule.rule_id}: no firing case"
+        assert any(c.get("fires") is False for c in mine), f"{rule.rule_id}: no quiet case"
+
+
+def test_every_test_file_names_a_rule() -> None:
+    for path in RULES_DIR.rglob("*.test.yaml"):
+        assert path.name.removesuffix(".test.yaml") in BY_ID, path
+
+
+def test_rule_ids_equal_file_stems_and_are_unique() -> None:
+    stems = [p.stem for p in RULES_DIR.rglob("*.yaml") if not p.name.endswith(".test.yaml")]
+    assert len(stems) == len(set(stems))
+    assert sorted(stems) == sorted(BY_ID)
+
+
+def test_cases_name_captured_guests() -> None:
+    known = set(captured_guests())
+    for rule_id, number, case in CASES:
+        assert case["guest"] in known, f"{rule_id} case {number}: unknown guest {case['guest']}"
+
+
+def test_healthy_guest_has_no_error_or_warning() -> None:
+    diagnosis = run_rules(RULES, build_facts(guest_evidence("healthy-pci")))
+    loud = [f.rule.rule_id for f in diagnosis.findings if f.rule.severity is not Severity.INFO]
+    assert loud == []
+    assert diagnosis.not_checked == ()
