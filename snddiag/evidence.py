@@ -16,6 +16,7 @@ import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 SNAPSHOT_FORMAT = 1
@@ -70,8 +71,9 @@ class Entry:
     def ok(self) -> bool:
         return self.status is Status.OK
 
-    @property
+    @cached_property
     def text(self) -> str:
+        """The bytes decoded once; undecodable bytes become U+FFFD."""
         return self.data.decode("utf-8", errors="replace")
 
     @property

@@ -1,0 +1,104 @@
+"""Rule files: what a broken one reports (file and line), and that the shipped ones load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from snddiag.engine.load import RuleFileError, check_rules, load_rule, load_rules
+from tests.guests import REPO
+
+GOOD = """\
+id: {id}
+severity: warning
+title: A test rule
+when:
+  all:
+    - {{fact: virtio.snd.present, eq: true}}
+explain: Because.
+remediation:
+  - {{side: guest, step: "Do the thing."}}
+"""
+
+
+def _write(tmp_path: Path, text: str, name: str = "a-rule.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_shipped_rules_load() -> None:
+    assert len(load_rules([REPO / "rules"])) >= 10
+
+
+def test_good_rule_loads(tmp_path: Path) -> None:
+    rule = load_rule(_write(tmp_path, GOOD.format(id="a-rule")))
+    assert rule.rule_id == "a-rule"
+    assert rule.remediation[0].side == "guest"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("virtio.snd.present", "virtio.snd.presnet", 6, "unknown fact 'virtio.snd.presnet'"),
+        ("eq: true", "equals: true", 6, "exactly one operator"),
+        ("severity: warning", "severity: fatal", 2, "'severity' must be"),
+        ("side: guest", "side: vm", 9, "'side' must be one of"),
+        ("id: a-rule", "id: Another_Rule", 1, "kebab-case"),
+        ("id: a-rule", "id: other-rule", 1, "file name"),
+        ("title: A test rule", "title: A test ${kernel.lgo}", 3, "unknown fact 'kernel.lgo'"),
+        ("explain: Because.", "explain: Because.\nexplain: Twice.", 8, "duplicate key"),
+        ("  all:", "  all: [", 6, "YAML"),
+        ("eq: true", "matches: '('", 6, "bad regular expression"),
+    ],
+)
+def test_broken_rule_names_file_and_line(
+    tmp_path: Path, old: str, new: str, line: int, message: str
+) -> None:
+    path = _write(tmp_path, GOOD.format(id="a-rule").replace(old, new, 1))
+    with pytest.raises(RuleFileError) as caught:
+        load_rule(path)
+    assert caught.value.path == path
+    assert caught.value.line == line, str(caught.value)
+    assert message in caught.value.message
+    assert str(caught.value).startswith(f"{path}:{line}: ")
+
+
+def test_garbage_bytes_are_a_rule_error(tmp_path: Path) -> None:
+    path = tmp_path / "junk.yaml"
+    path.write_bytes(b"\xff\xfe\x00junk")
+    with pytest.raises(RuleFileError) as caught:
+        load_rule(path)
+    assert "UTF-8" in caught.value.message
+
+
+def test_unknown_fact_suggests_the_close_one(tmp_path: Path) -> None:
+    path = _write(tmp_path, GOOD.format(id="a-rule").replace("virtio.snd.present", "kernel.lgo"))
+    with pytest.raises(RuleFileError, match="did you mean 'kernel.log'"):
+        load_rule(path)
+
+
+def test_check_reports_every_broken_file(tmp_path: Path) -> None:
+    _write(tmp_path, GOOD.format(id="a-rule"))
+    _write(tmp_path, "id: [", "b-rule.yaml")
+    _write(tmp_path, GOOD.format(id="c-rule").replace("warning", "bad"), "c-rule.yaml")
+    problems = check_rules([tmp_path])
+    assert sorted(p.path.name for p in problems) == ["b-rule.yaml", "c-rule.yaml"]
+
+
+def test_later_directory_replaces_a_rule(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    replacement = GOOD.format(id="legacy-mmio-transport").replace("A test rule", "Site version")
+    _write(site, replacement, "legacy-mmio-transport.yaml")
+    rules = {r.rule_id: r for r in load_rules([REPO / "rules", site])}
+    assert rules["legacy-mmio-transport"].title == "Site version"
+
+
+def test_duplicate_ids_in_one_directory_are_an_error(tmp_path: Path) -> None:
+    (tmp_path / "x").mkdir()
+    _write(tmp_path, GOOD.format(id="a-rule"))
+    _write(tmp_path / "x", GOOD.format(id="a-rule"))
+    with pytest.raises(RuleFileError, match="duplicate rule id"):
+        load_rules([tmp_path])
