@@ -62,8 +62,11 @@ def collect_command(args: argparse.Namespace) -> int:
     from snddiag.bundle.write import write_bundle
     from snddiag.pipeline import diagnose
 
-    outcome = diagnose(evidence, _rules(args))
-    return write_bundle(evidence, outcome.document, args.output, redact=not args.no_redact)
+    rules = _rules(args)
+    outcome = diagnose(evidence, rules)
+    return write_bundle(
+        evidence, outcome.document, args.output, redact=not args.no_redact, rules=rules
+    )
 
 
 def analyze_command(args: argparse.Namespace) -> int:

@@ -1,0 +1,248 @@
+"""Reading a bundle someone sent: streamed from the tar in memory, nothing is extracted.
+
+Every tar header is checked before its data is read: regular files and directories only, a
+relative name without `.` or `..` parts below one top directory, no name twice, and each size
+within the limits. The decompressed stream itself is capped, so neither a gzip bomb nor huge
+tar headers can exhaust memory. Then the manifest's checksums must match every data member.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import stat
+import tarfile
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, MIB, BundleError, Limits
+from snddiag.evidence import (
+    DATA_DIR,
+    MANIFEST_NAME,
+    Evidence,
+    EvidenceError,
+    check_key,
+    entry_from_manifest,
+    parse_manifest,
+)
+
+# Tar headers (pax records, long names) on top of the members' own bytes.
+_HEADER_ALLOWANCE = 32 * MIB
+_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Bundle:
+    path: Path
+    evidence: Evidence
+    diagnosis: dict[str, Any] | None
+    info: dict[str, Any]
+
+
+def _shown(name: str) -> str:
+    return repr(name if len(name) <= 120 else name[:117] + "...")
+
+
+class _Capped:
+    """A reader that fails once more than `limit` bytes came out of the decompressor."""
+
+    def __init__(self, raw: IO[bytes], limit: int, limit_text: str) -> None:
+        self._raw = raw
+        self._left = limit
+        self._limit_text = limit_text
+
+    def read(self, size: int = -1) -> bytes:
+        want = self._left + 1 if size is None or size < 0 else min(size, self._left + 1)
+        data = self._raw.read(want)
+        self._left -= len(data)
+        if self._left < 0:
+            raise BundleError(f"unpacks to more than {self._limit_text}")
+        return data
+
+
+def _member_path(info: tarfile.TarInfo) -> tuple[str, ...]:
+    name = info.name
+    if name.startswith("/"):
+        raise BundleError(f"member {_shown(name)} has an absolute path")
+    if any(ord(c) < 32 or c in "\\\x7f" for c in name):
+        raise BundleError(f"member {_shown(name)} has control characters or backslashes")
+    parts = tuple(name.rstrip("/").split("/")) if info.isdir() else tuple(name.split("/"))
+    if ".." in parts:
+        raise BundleError(f"member {_shown(name)} points outside the bundle ('..')")
+    if any(p in ("", ".") for p in parts):
+        raise BundleError(f"member {_shown(name)} has an empty or '.' path component")
+    return parts
+
+
+def _check_type(info: tarfile.TarInfo) -> None:
+    name = _shown(info.name)
+    if info.issym():
+        raise BundleError(f"member {name} is a symbolic link")
+    if info.islnk():
+        raise BundleError(f"member {name} is a hard link")
+    if info.ischr() or info.isblk():
+        raise BundleError(f"member {name} is a device node")
+    if info.isfifo():
+        raise BundleError(f"member {name} is a FIFO")
+    if info.issparse():
+        raise BundleError(f"member {name} is a sparse file")
+    if not (info.isreg() or info.isdir()):
+        raise BundleError(f"member {name} is not a regular file or directory")
+
+
+def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, bytes]]:
+    """(top directory, {path below it: bytes}) of the regular files."""
+    files: dict[str, bytes] = {}
+    seen: set[str] = set()
+    top = ""
+    total = 0
+    count = 0
+    with tarfile.open(fileobj=stream, mode="r|") as tar:
+        for info in tar:
+            count += 1
+            if count > limits.max_members:
+                raise BundleError(f"holds more than {limits.max_members} members")
+            _check_type(info)
+            parts = _member_path(info)
+            top = top or parts[0]
+            if parts[0] != top or (len(parts) == 1 and not info.isdir()):
+                raise BundleError(f"member {_shown(info.name)} is outside the top directory")
+            joined = "/".join(parts)
+            if joined in seen:
+                raise BundleError(f"member {_shown(info.name)} appears twice")
+            seen.add(joined)
+            if info.isdir():
+                continue
+            if info.size > limits.max_member_bytes:
+                raise BundleError(
+                    f"member {_shown(info.name)} is {info.size / MIB:.1f} MB, more than the "
+                    f"--max-member-mb limit ({limits.max_member_bytes // MIB} MB)"
+                )
+            total += info.size
+            if total > limits.max_total_bytes:
+                raise BundleError(
+                    f"unpacks to more than the --max-total-mb limit "
+                    f"({limits.max_total_bytes // MIB} MB)"
+                )
+            handle = tar.extractfile(info)
+            if handle is None:
+                raise BundleError(f"member {_shown(info.name)} cannot be read")
+            data = handle.read()
+            if len(data) != info.size:
+                raise BundleError(f"member {_shown(info.name)} is truncated")
+            files["/".join(parts[1:])] = data
+    while stream.read(_CHUNK):
+        pass
+    if not top:
+        raise BundleError("is an empty archive")
+    return top, files
+
+
+def _bundle_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
+    info = manifest.get("bundle", {})
+    if not isinstance(info, dict):
+        raise BundleError(f"{MANIFEST_NAME}: 'bundle' is not an object")
+    fmt = info.get("format", BUNDLE_FORMAT)
+    if not isinstance(fmt, int) or isinstance(fmt, bool):
+        raise BundleError(f"{MANIFEST_NAME}: bundle format {fmt!r} is not a number")
+    if fmt > BUNDLE_FORMAT:
+        made_by = info.get("snddiag_version", "a newer snddiag")
+        raise BundleError(
+            f"bundle format {fmt} (made by snddiag {made_by}) is newer than this snddiag "
+            f"reads ({BUNDLE_FORMAT}): upgrade snddiag"
+        )
+    return info
+
+
+def _evidence(manifest_text: str, files: dict[str, bytes]) -> Evidence:
+    try:
+        meta, records = parse_manifest(manifest_text)
+    except EvidenceError as err:
+        raise BundleError(str(err)) from err
+    evidence = Evidence(meta=meta)
+    prefix = DATA_DIR + "/"
+    data = {name[len(prefix) :]: v for name, v in files.items() if name.startswith(prefix)}
+    for key, record in records.items():
+        try:
+            check_key(key)
+        except EvidenceError as err:
+            raise BundleError(f"{MANIFEST_NAME}: {err}") from err
+        content = b""
+        if isinstance(record, Mapping) and "sha256" in record:
+            if key not in data:
+                raise BundleError(f"entry {key!r} has no data member")
+            content = data.pop(key)
+            if hashlib.sha256(content).hexdigest() != record["sha256"]:
+                raise BundleError(f"entry {key!r}: sha256 does not match the manifest")
+        try:
+            evidence.add(entry_from_manifest(key, record, content))
+        except EvidenceError as err:
+            raise BundleError(str(err)) from err
+    if data:
+        extra = sorted(data)[0]
+        raise BundleError(f"member {_shown(DATA_DIR + '/' + extra)} is not in the manifest")
+    return evidence
+
+
+def _diagnosis(files: dict[str, bytes], info: Mapping[str, Any]) -> dict[str, Any] | None:
+    raw = files.get(DIAGNOSIS_NAME)
+    if raw is None:
+        return None
+    expected = info.get("diagnosis_sha256")
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise BundleError(f"{DIAGNOSIS_NAME}: sha256 does not match the manifest")
+    try:
+        document = json.loads(raw.decode("utf-8"))
+    except (ValueError, RecursionError) as err:
+        raise BundleError(f"{DIAGNOSIS_NAME} is not JSON: {err}") from err
+    return document if isinstance(document, dict) else None
+
+
+def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
+    """The evidence of a bundle; raises BundleError with a one-line reason."""
+    limits = limits or Limits()
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise BundleError("is not a regular file")
+        with open(path, "rb") as raw:
+            if raw.read(2) != b"\x1f\x8b":
+                raise BundleError("is not a gzip file (a bundle is a .tar.gz)")
+            raw.seek(0)
+            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+                cap = _Capped(
+                    gz,  # type: ignore[arg-type]
+                    limits.max_total_bytes + _HEADER_ALLOWANCE,
+                    f"the --max-total-mb limit ({limits.max_total_bytes // MIB} MB)",
+                )
+                top, files = _read_members(cap, limits)  # type: ignore[arg-type]
+    except EOFError as err:
+        raise BundleError("is truncated (the gzip stream ends early)") from err
+    except (gzip.BadGzipFile, zlib.error) as err:
+        raise BundleError(f"has corrupt gzip data ({err})") from err
+    except tarfile.ReadError as err:
+        reason = str(err)
+        if "unexpected end" in reason:
+            raise BundleError("is truncated (the tar stream ends early)") from err
+        raise BundleError(f"is not a valid tar archive ({reason})") from err
+    except tarfile.TarError as err:
+        raise BundleError(f"is not a valid tar archive ({err})") from err
+    except OSError as err:
+        raise BundleError(f"cannot be read: {err.strerror or err}") from err
+    manifest_raw = files.get(MANIFEST_NAME)
+    if manifest_raw is None:
+        raise BundleError(f"has no {top}/{MANIFEST_NAME} (is it a snddiag bundle?)")
+    manifest_text = manifest_raw.decode("utf-8", errors="replace")
+    try:
+        manifest = json.loads(manifest_text)
+    except (ValueError, RecursionError) as err:
+        raise BundleError(f"{MANIFEST_NAME} is not JSON: {err}") from err
+    if not isinstance(manifest, dict):
+        raise BundleError(f"{MANIFEST_NAME} is not a JSON object")
+    info = _bundle_info(manifest)
+    evidence = _evidence(manifest_text, files)
+    return Bundle(path, evidence, _diagnosis(files, info), info)

@@ -1,0 +1,233 @@
+"""`snddiag collect -o`: the snapshot and its diagnosis as one gzip tar, written atomically."""
+
+from __future__ import annotations
+
+import contextlib
+import gzip
+import hashlib
+import io
+import json
+import os
+import re
+import sys
+import tarfile
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from snddiag import __version__
+from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, BundleError
+from snddiag.bundle.redact import HOSTNAME, HOSTNAME_KEYS, Redactor, redact_evidence
+from snddiag.engine.load import Rule
+from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
+from snddiag.report import ExitCode
+
+_CLASS_WORDS = {
+    "hostname": ("host name", "host names"),
+    "user": ("user name", "user names"),
+    "mac": ("MAC address", "MAC addresses"),
+    "ip": ("IP address", "IP addresses"),
+    "serial": ("serial number", "serial numbers"),
+    "uuid": ("UUID", "UUIDs"),
+}
+
+
+@dataclass(frozen=True)
+class Built:
+    """A bundle's members in tar order, and what went into them."""
+
+    top: str
+    members: tuple[tuple[str, bytes], ...]
+    evidence: Evidence
+    document: dict[str, Any]
+    redaction: dict[str, Any]
+
+
+def _hostname(evidence: Evidence) -> str:
+    for key in HOSTNAME_KEYS:
+        text = evidence.text(key)
+        if text and text.strip():
+            return text.strip().splitlines()[0]
+    return ""
+
+
+def _top_name(evidence: Evidence, redactor: Redactor | None, created: float) -> str:
+    host = _hostname(evidence)
+    if redactor is not None:
+        host = redactor.token_for(HOSTNAME, host) or redactor.redact_text(host)
+    host = re.sub(r"[^A-Za-z0-9_.-]+", "-", host)[:64].strip(".-") or "unknown"
+    return f"snddiag-{host}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(created))}"
+
+
+def _json_bytes(document: Any) -> bytes:
+    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def build_bundle(
+    evidence: Evidence, document: dict[str, Any], *, redact: bool, created: float | None = None
+) -> Built:
+    """The members of a bundle (nothing is written)."""
+    created = time.time() if created is None else created
+    redactor: Redactor | None = None
+    if redact:
+        evidence, redactor = redact_evidence(evidence)
+        document = redactor.redact_document(document)
+    diagnosis = _json_bytes(document)
+    redaction: dict[str, Any] = {"enabled": redact}
+    if redactor is not None:
+        redaction["classes"] = redactor.summary()
+    snapshot = manifest_of(evidence)
+    manifest = {
+        "snapshot_format": snapshot["snapshot_format"],
+        "bundle": {
+            "format": BUNDLE_FORMAT,
+            "snddiag_version": __version__,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(created)),
+            "diagnosis": DIAGNOSIS_NAME,
+            "diagnosis_sha256": hashlib.sha256(diagnosis).hexdigest(),
+            "redaction": redaction,
+        },
+        "meta": snapshot["meta"],
+        "entries": snapshot["entries"],
+    }
+    top = _top_name(evidence, redactor, created)
+    members = [
+        (f"{top}/{MANIFEST_NAME}", _json_bytes(manifest)),
+        (f"{top}/{DIAGNOSIS_NAME}", diagnosis),
+    ]
+    members += [
+        (f"{top}/{DATA_DIR}/{entry.key}", entry.data)
+        for entry in evidence
+        if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok
+    ]
+    return Built(top, tuple(members), evidence, document, redaction)
+
+
+def write_tar(built: Built, out: IO[bytes], mtime: int) -> None:
+    """A gzip tar of the members: regular files only, owned by nobody in particular."""
+    with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
+        _write_members(built, gz, mtime)
+
+
+def _write_members(built: Built, out: gzip.GzipFile, mtime: int) -> None:
+    with tarfile.open(fileobj=out, mode="w|", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in built.members:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            info.mtime = mtime
+            info.mode = 0o644
+            info.uname = info.gname = ""
+            tar.addfile(info, io.BytesIO(data))
+
+
+def _write_file(built: Built, path: Path, mtime: int) -> None:
+    """The bundle appears whole under its name, or not at all."""
+    if path.is_dir():
+        raise BundleError(f"cannot write {path}: is a directory")
+    directory = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    except OSError as err:
+        raise BundleError(f"cannot write {path}: {err.strerror or err}") from err
+    try:
+        with os.fdopen(fd, "wb") as out:
+            write_tar(built, out, mtime)
+            out.flush()
+            os.fsync(out.fileno())
+        umask = os.umask(0o22)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
+        os.replace(tmp, path)
+    except OSError as err:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise BundleError(f"cannot write {path}: {err.strerror or err}") from err
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dir_fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+
+def _redaction_note(redaction: dict[str, Any]) -> str:
+    if not redaction.get("enabled"):
+        return "not redacted"
+    counts = redaction.get("classes", {})
+    said = [
+        f"{n['values']} {_CLASS_WORDS[c][n['values'] != 1]}"
+        for c, n in counts.items()
+        if n["values"]
+    ]
+    return "redacted: " + (", ".join(said) if said else "nothing found")
+
+
+def _verdict(document: dict[str, Any]) -> tuple[object, object, list[str]]:
+    rules = sorted(str(f.get("rule")) for f in document.get("findings", []))
+    return document.get("status"), document.get("exit_code"), rules
+
+
+def _check_unchanged(built: Built, document: dict[str, Any], rules: Sequence[Rule]) -> str:
+    """A warning when the redacted evidence no longer gives the collecting run's verdict."""
+    from snddiag.pipeline import diagnose
+
+    before = _verdict(document)
+    after = _verdict(diagnose(built.evidence, list(rules)).document)
+    if before == after:
+        return ""
+    return (
+        f"warning: the redacted evidence gives another verdict ({after[0]}, rules "
+        f"{', '.join(after[2]) or 'none'}) than this run ({before[0]}, rules "
+        f"{', '.join(before[2]) or 'none'}); please report this, or collect with --no-redact"
+    )
+
+
+def write_bundle(
+    evidence: Evidence,
+    document: dict[str, Any],
+    output: str,
+    *,
+    redact: bool = True,
+    rules: Sequence[Rule] | None = None,
+    created: float | None = None,
+) -> int:
+    """Write the bundle to `output` (a path, or `-` for stdout); messages go to stderr."""
+    built = build_bundle(evidence, document, redact=redact, created=created)
+    mtime = int(time.time() if created is None else created)
+    warning = _check_unchanged(built, document, rules) if redact and rules is not None else ""
+    if warning:
+        print(f"snddiag: {warning}", file=sys.stderr)
+    try:
+        if output == "-":
+            if sys.stdout.isatty():
+                print(
+                    "snddiag: refusing to write a binary bundle to a terminal "
+                    "(redirect stdout, or use -o FILE)",
+                    file=sys.stderr,
+                )
+                return ExitCode.USAGE
+            write_tar(built, sys.stdout.buffer, mtime)
+            sys.stdout.buffer.flush()
+            where = "stdout"
+        else:
+            _write_file(built, Path(output), mtime)
+            where = output
+    except BundleError as err:
+        print(f"snddiag: {err}", file=sys.stderr)
+        return ExitCode.INCOMPLETE
+    except OSError as err:
+        print(f"snddiag: cannot write the bundle to stdout: {err.strerror or err}", file=sys.stderr)
+        return ExitCode.INCOMPLETE
+    print(
+        f"snddiag: bundle written to {where} ({len(built.evidence)} entries, "
+        f"{_redaction_note(built.redaction)}; verdict: {document.get('status')})",
+        file=sys.stderr,
+    )
+    return ExitCode.OK

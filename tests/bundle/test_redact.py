@@ -1,0 +1,210 @@
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from snddiag.bundle.read import read_bundle
+from snddiag.bundle.redact import Redactor, redact_evidence
+from snddiag.bundle.write import write_bundle
+from snddiag.engine.load import Rule
+from snddiag.evidence import Entry, Evidence, Kind, Status
+from snddiag.parse.cmdline import parse_cmdline
+from snddiag.parse.kmsg import parse_syslog
+from snddiag.pipeline import diagnose
+from tests.bundle.seeded import (
+    HOSTNAME,
+    MACS,
+    SECRETS,
+    SIG_KEY,
+    SIG_ROW,
+    USER,
+    seeded_evidence,
+)
+
+
+def _verdict(document: dict[str, object]) -> tuple[object, ...]:
+    findings = document["findings"]
+    not_checked = document["not_checked"]
+    assert isinstance(findings, list) and isinstance(not_checked, list)
+    return (
+        document["status"],
+        document["exit_code"],
+        sorted(f["rule"] for f in findings),
+        sorted(n["rule"] for n in not_checked),
+    )
+
+
+def _all_bytes(bundle: Path) -> list[tuple[str, bytes]]:
+    """Every byte a reader of the bundle could see: the whole tar stream (names, pax headers,
+    contents) and the inflated contents of compressed members."""
+    stream = gzip.decompress(bundle.read_bytes())
+    found = [("<tar stream>", stream)]
+    with tarfile.open(fileobj=io.BytesIO(stream)) as tar:
+        for member in tar:
+            handle = tar.extractfile(member)
+            data = handle.read() if handle else b""
+            if data.startswith(b"\x1f\x8b"):
+                found.append((member.name + " (inflated)", gzip.decompress(data)))
+    return found
+
+
+def test_bundle_of_seeded_guest_holds_no_original_identifier(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    document = diagnose(evidence, rules).document
+    bundle = tmp_path / "guest.tar.gz"
+    assert write_bundle(evidence, document, str(bundle), redact=True, rules=rules) == 0
+    leaks = [
+        (secret, where)
+        for where, data in _all_bytes(bundle)
+        for secret in SECRETS
+        if secret.lower().encode() in data.lower()
+    ]
+    assert leaks == []
+
+
+def test_seeded_values_are_present_without_redaction(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    document = diagnose(evidence, rules).document
+    bundle = tmp_path / "guest.tar.gz"
+    assert write_bundle(evidence, document, str(bundle), redact=False) == 0
+    stream = gzip.decompress(bundle.read_bytes()).lower()
+    assert all(s.lower().encode() in stream for s in (HOSTNAME, USER, *MACS))
+
+
+def test_redaction_keeps_the_diagnosis(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    document = diagnose(evidence, rules).document
+    bundle = tmp_path / "guest.tar.gz"
+    write_bundle(evidence, document, str(bundle), redact=True, rules=rules)
+    assert "another verdict" not in capsys.readouterr().err
+    analyzed = diagnose(read_bundle(bundle).evidence, rules).document
+    assert _verdict(analyzed) == _verdict(document)
+
+
+def test_modinfo_signature_bytes_are_not_taken_for_mac_addresses(evidence: Evidence) -> None:
+    redacted, _ = redact_evidence(evidence)
+    modinfo = redacted.text("cmd/modinfo-virtio_snd")
+    assert modinfo is not None
+    assert SIG_KEY in modinfo
+    assert f"\t\t{SIG_ROW}\n" in modinfo
+
+
+def test_modinfo_still_loses_host_and_user_names() -> None:
+    evidence = Evidence(meta={"user": USER})
+    text = f"filename: /home/{USER}/linux/virtio_snd.ko\nsigner: build@{HOSTNAME}\n"
+    evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=b"wombat-lab-7\n"))
+    evidence.add(Entry("cmd/modinfo-virtio_snd", Kind.COMMAND, Status.OK, data=text.encode()))
+    redacted, _ = redact_evidence(evidence)
+    out = redacted.text("cmd/modinfo-virtio_snd") or ""
+    assert USER not in out and HOSTNAME not in out
+
+
+def test_same_value_gets_the_same_token_everywhere(evidence: Evidence) -> None:
+    redacted, redactor = redact_evidence(evidence)
+    host = redactor.token_for("hostname", HOSTNAME)
+    assert host == "redacted-host-1"
+    assert (redacted.text("proc/sys/kernel/hostname") or "").strip() == host
+    assert f"<{host}>" in (redacted.text("cmd/dmesg") or "")
+    assert f":{host}:" in (redacted.text("proc/cmdline") or "")
+    assert redacted.meta["user"] == redactor.token_for("user", USER)
+
+
+def test_tokens_keep_cmdline_and_syslog_parseable() -> None:
+    redactor = Redactor()
+    evidence = Evidence()
+    evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=b"wombat-lab-7\n"))
+    redactor.learn(evidence)
+    syslog = "Nov 25 12:00:00 wombat-lab-7 kernel: [    3.1] virtio_snd virtio0: probe ok\n"
+    lines = parse_syslog(redactor.redact_text(syslog)).value
+    assert [line.text for line in lines] == ["virtio_snd virtio0: probe ok"]
+    cmdline = "root=UUID=8a1c3e55-9f0b-4d2a-a6c1-0d3e4f5a6b7c module_blacklist=virtio_snd quiet"
+    pairs = parse_cmdline(redactor.redact_text(cmdline)).value
+    assert pairs[0] == ("root", "UUID=redacted-uuid-1")
+    assert pairs[1:] == (("module_blacklist", "virtio_snd"), ("quiet", ""))
+
+
+@pytest.mark.parametrize("name", ["qemu", "debian", "virtio"])
+def test_host_named_like_a_system_word_keeps_the_diagnosis(
+    name: str, tmp_path: Path, rules: list[Rule]
+) -> None:
+    evidence = seeded_evidence(tmp_path / "root")
+    evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=f"{name}\n".encode()))
+    document = diagnose(evidence, rules).document
+    redacted, redactor = redact_evidence(evidence)
+    assert (redacted.text("proc/sys/kernel/hostname") or "").strip() == "redacted-host-1"
+    assert redactor.token_for("hostname", name) == "redacted-host-1"
+    assert _verdict(diagnose(redacted, rules).document) == _verdict(document)
+    assert (redacted.text("sys/class/dmi/id/sys_vendor") or "").strip() == "QEMU"
+    assert "ID=debian" in (redacted.text("etc/os-release") or "")
+
+
+def test_common_values_are_left_alone() -> None:
+    redactor = Redactor()
+    redactor.learn(Evidence())
+    text = (
+        "lo 127.0.0.1 ::1 00:00:00:00:00:00 ff:ff:ff:ff:ff:ff mask 255.255.255.0 "
+        "mcast 224.0.0.251 time 12:34:56 pci 0000:00:04.0 [1af4:1059] "
+        "uuid 00000000-0000-0000-0000-000000000000 version 6.12.95"
+    )
+    assert redactor.redact_text(text) == text
+    assert redactor.summary()["ip"] == {"values": 0, "replacements": 0}
+
+
+def test_kernel_release_shaped_like_an_ipv4_address_is_kept() -> None:
+    evidence = Evidence()
+    release = b"4.14.117.1-android\n"
+    evidence.add(Entry("proc/sys/kernel/osrelease", Kind.FILE, Status.OK, data=release))
+    evidence.add(Entry("proc/version", Kind.FILE, Status.OK, data=b"Linux version 4.14.117.1"))
+    redacted, _ = redact_evidence(evidence)
+    assert redacted.text("proc/sys/kernel/osrelease") == release.decode()
+    assert redacted.text("proc/version") == "Linux version 4.14.117.1"
+
+
+def test_compressed_kernel_config_is_redacted_inside(evidence: Evidence) -> None:
+    redacted, _ = redact_evidence(evidence)
+    entry = redacted.get("proc/config.gz")
+    assert entry is not None
+    config = gzip.decompress(entry.data).decode()
+    assert "CONFIG_SND_VIRTIO=m" in config
+    assert HOSTNAME not in config
+
+
+def test_summary_counts_classes_and_never_holds_values(evidence: Evidence) -> None:
+    _, redactor = redact_evidence(evidence)
+    summary = redactor.summary()
+    assert summary["mac"]["values"] == 2
+    assert summary["serial"]["values"] == 3
+    assert summary["uuid"]["values"] == 2
+    assert summary["user"]["values"] == 1
+    assert all(s.lower() not in json.dumps(summary).lower() for s in SECRETS)
+
+
+def test_stderr_link_targets_and_argv_are_redacted() -> None:
+    evidence = Evidence(meta={"user": USER, "uid": "1000"})
+    evidence.add(
+        Entry(
+            "cmd/lsmod",
+            Kind.COMMAND,
+            Status.FAILED,
+            stderr=f"cannot open /home/{USER}/x",
+            argv=("lsmod", f"/home/{USER}"),
+        )
+    )
+    evidence.add(Entry("lib/modules/6.1", Kind.LINK, Status.OK, target=f"/home/{USER}/modules"))
+    redacted, _ = redact_evidence(evidence)
+    entries = list(redacted)
+    assert all(USER not in repr(e) for e in entries)
+    assert redacted.meta["uid"] == "1000"
+
+
+def test_root_user_is_not_redacted() -> None:
+    redacted, _ = redact_evidence(Evidence(meta={"user": "root", "uid": "0"}))
+    assert redacted.meta["user"] == "root"
