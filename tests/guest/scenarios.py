@@ -1,0 +1,185 @@
+"""The lab's guest scenarios, and the verdict snddiag must reach in each.
+
+`expect_rules` is the exact set of rule ids that fire; `expect_words` must all appear in the
+remediation text of the findings (case-insensitive). Expectations marked "(guess)" are the
+lab's best reading of the rule set, not yet confirmed by the rules' author.
+"""
+
+from __future__ import annotations
+
+from .lab import Scenario
+
+VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
+VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
+INTEL_HDA = ("-device", "intel-hda", "-device", "hda-duplex,audiodev=snd0")
+
+# /etc/modprobe.d keeps its real contents (copied onto a tmpfs, the root is read-only) plus one
+# file, the way an administrator or a distribution package blacklists a driver.
+BLACKLIST_MODPROBE_D = (
+    "mkdir -p /run/lab-modprobe.d && cp -a /etc/modprobe.d/. /run/lab-modprobe.d/",
+    "mount -t tmpfs -o mode=755 tmpfs /etc/modprobe.d",
+    "cp -a /run/lab-modprobe.d/. /etc/modprobe.d/",
+    "printf 'blacklist virtio_snd\\ninstall virtio_snd /bin/false\\n'"
+    " >/etc/modprobe.d/snddiag-lab-blacklist.conf",
+)
+
+# After a kernel upgrade without a reboot, /lib/modules holds other releases but not the
+# running one: keep every other release's tree, hide the running kernel's.
+HIDE_RUNNING_MODULE_TREE = (
+    "mkdir -p /run/lab-modules && mount --bind /lib/modules /run/lab-modules",
+    "mount -t tmpfs -o mode=755 tmpfs /lib/modules",
+    'for d in /run/lab-modules/*; do r=${d##*/}; [ "$r" = "$(uname -r)" ] && continue;'
+    ' mkdir "/lib/modules/$r" && mount --bind "$d" "/lib/modules/$r"; done',
+    "umount /run/lab-modules",
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="healthy-pci",
+        description="6.12 on q35 with virtio-sound-pci: the driver binds, one ALSA card",
+        qemu_args=VIRTIO_PCI,
+        expect_exit=0,
+        expect_status="ok",
+    ),
+    Scenario(
+        name="modern-mmio",
+        description="6.12 on microvm, virtio-sound-device on a modern (1.x) virtio-mmio transport",
+        machine="microvm",
+        qemu_args=("-global", "virtio-mmio.force-legacy=false", *VIRTIO_MMIO),
+        expect_exit=0,
+        expect_status="ok",
+    ),
+    Scenario(
+        name="legacy-mmio",
+        description="virtio-sound-device on a legacy virtio-mmio transport (QEMU's default): "
+        "no VIRTIO_F_VERSION_1, probe fails with -22",
+        machine="microvm",
+        qemu_args=("-global", "virtio-mmio.force-legacy=true", *VIRTIO_MMIO),
+        expect_exit=2,
+        expect_status="error",
+        # (guess) probe-failed stays quiet when a specific rule explains the failure.
+        expect_rules=frozenset({"legacy-mmio-transport"}),
+        expect_words=("virtio-sound-pci", "force-legacy=false"),
+    ),
+    Scenario(
+        name="no-config-snd-virtio",
+        description="Debian 12's 6.1 kernel (no CONFIG_SND_VIRTIO) with virtio-sound-pci",
+        kernel="6.1",
+        qemu_args=VIRTIO_PCI,
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"driver-not-in-kernel"}),
+        expect_words=("backports",),  # (guess) the Debian way out: the 6.12 backports kernel
+    ),
+    Scenario(
+        name="module-not-loaded",
+        description="healthy-pci without coldplug: the device is there, nobody loaded virtio_snd",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"driver-not-loaded"}),
+        expect_words=("modprobe virtio_snd",),
+    ),
+    Scenario(
+        name="no-sound-device",
+        description="6.12 on q35 without any sound device",
+        expect_exit=2,  # (guess) error: snddiag's subject is missing
+        expect_status="error",
+        expect_rules=frozenset({"no-virtio-sound-device"}),
+        expect_words=("virtio-sound-pci",),
+    ),
+    Scenario(
+        name="blacklisted-cmdline",
+        description="healthy-pci booted with module_blacklist=virtio_snd",
+        qemu_args=VIRTIO_PCI,
+        cmdline=("module_blacklist=virtio_snd",),
+        expect_exit=2,
+        expect_status="error",
+        # (guess) driver-not-loaded stays quiet when the blacklist explains it.
+        expect_rules=frozenset({"driver-blacklisted"}),
+        expect_words=("module_blacklist",),
+    ),
+    Scenario(
+        name="blacklisted-modprobe",
+        description="healthy-pci with 'blacklist virtio_snd' and 'install virtio_snd /bin/false' "
+        "in /etc/modprobe.d before coldplug",
+        qemu_args=VIRTIO_PCI,
+        setup=BLACKLIST_MODPROBE_D,
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"driver-blacklisted"}),  # (guess) as blacklisted-cmdline
+        expect_words=("/etc/modprobe.d",),
+    ),
+    Scenario(
+        name="jacks-probe-failure",
+        description="virtio-sound-pci with jacks=1: the device answers NOT_SUPP, probe fails -95",
+        qemu_args=(
+            "-device",
+            "virtio-sound-pci,audiodev=snd0,jacks=1",
+            "-audiodev",
+            "none,id=snd0",
+        ),
+        expect_exit=2,
+        expect_status="error",
+        # (guess) the -95 maps to the specific rule; the generic one stays quiet.
+        expect_rules=frozenset({"device-feature-not-supported"}),
+        expect_words=("jacks",),
+    ),
+    Scenario(
+        name="intel-hda-only",
+        description="6.12 on q35 with QEMU's intel-hda + hda-duplex (UTM's default), no virtio",
+        qemu_args=(*INTEL_HDA, "-audiodev", "none,id=snd0"),
+        expect_exit=1,  # (guess) sound works, only not through virtio: a warning
+        expect_status="warning",
+        expect_rules=frozenset({"emulated-sound-only"}),
+        expect_words=("virtio-sound-pci",),
+    ),
+    Scenario(
+        name="intel-hda-and-virtio",
+        description="intel-hda and virtio-sound-pci together; the HDA card probes first and "
+        "becomes ALSA's card 0, the default",
+        # Coldplug order follows sysfs, not the PCI slots: load the HDA driver first, as an
+        # /etc/modules entry would, so that it takes card 0 every time.
+        setup=("modprobe snd_hda_intel",),
+        qemu_args=(
+            *INTEL_HDA,
+            "-device",
+            "virtio-sound-pci,audiodev=snd1",
+            "-audiodev",
+            "none,id=snd0",
+            "-audiodev",
+            "none,id=snd1",
+        ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"alsa-card-not-default"}),
+        expect_words=("default",),
+    ),
+    Scenario(
+        name="no-module-tree",
+        description="healthy-pci with /lib/modules/$(uname -r) gone before coldplug, as after a "
+        "kernel upgrade without a reboot",
+        qemu_args=VIRTIO_PCI,
+        setup=HIDE_RUNNING_MODULE_TREE,
+        expect_exit=2,
+        expect_status="error",
+        # (guess) driver-not-loaded stays quiet when the missing tree explains it.
+        expect_rules=frozenset({"module-tree-missing"}),
+        expect_words=("reboot",),
+    ),
+    Scenario(
+        name="non-root-dmesg-restrict",
+        description="healthy-pci, kernel.dmesg_restrict=1, snddiag run as nobody",
+        qemu_args=VIRTIO_PCI,
+        sysctls=(("kernel.dmesg_restrict", "1"),),
+        run_as="nobody",
+        # (guess) a healthy guest whose kernel log could not be read: a warning, not exit 3.
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"kernel-log-unreadable"}),
+        expect_words=("root",),
+    ),
+)
+
+BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
