@@ -118,7 +118,7 @@ def render_summary(summary: dict[str, Any], *, color: bool | None) -> None:
     console = Console(file=sys.stdout, no_color=no_color, highlight=False, emoji=False)
     bundles = summary["bundles"]
     counts = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items() if n)
-    console.print(Text(f"snddiag: {len(bundles)} bundles: {counts}", style="bold"))
+    console.print(Text(f"snddiag: {len(bundles)} bundles: {counts}", style="bold"), soft_wrap=True)
     if summary["rules"]:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for column in ("rule", "severity", "bundles", "fired on"):
@@ -139,7 +139,7 @@ def render_summary(summary: dict[str, Any], *, color: bool | None) -> None:
     if unreadable:
         console.print(Text("could not read:", style="bold red"))
         for item in unreadable:
-            console.print(Text(f"  {item['path']}: {item['error']}"))
+            console.print(Text(f"  {item['path']}: {item['error']}"), soft_wrap=True)
 
 
 def _limits(args: argparse.Namespace) -> Limits:

@@ -139,7 +139,7 @@ def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, byt
     while stream.read(_CHUNK):
         pass
     if not top:
-        raise BundleError("is an empty archive")
+        raise BundleError("empty archive")
     return top, files
 
 
@@ -208,10 +208,10 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
     limits = limits or Limits()
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
-            raise BundleError("is not a regular file")
+            raise BundleError("not a regular file")
         with open(path, "rb") as raw:
             if raw.read(2) != b"\x1f\x8b":
-                raise BundleError("is not a gzip file (a bundle is a .tar.gz)")
+                raise BundleError("not a gzip file (a bundle is a .tar.gz)")
             raw.seek(0)
             with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
                 cap = _Capped(
@@ -221,21 +221,21 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
                 )
                 top, files = _read_members(cap, limits)  # type: ignore[arg-type]
     except EOFError as err:
-        raise BundleError("is truncated (the gzip stream ends early)") from err
+        raise BundleError("truncated: the gzip stream ends early") from err
     except (gzip.BadGzipFile, zlib.error) as err:
-        raise BundleError(f"has corrupt gzip data ({err})") from err
+        raise BundleError(f"corrupt gzip data ({err})") from err
     except tarfile.ReadError as err:
         reason = str(err)
         if "unexpected end" in reason:
-            raise BundleError("is truncated (the tar stream ends early)") from err
-        raise BundleError(f"is not a valid tar archive ({reason})") from err
+            raise BundleError("truncated: the tar stream ends early") from err
+        raise BundleError(f"not a tar archive ({reason})") from err
     except tarfile.TarError as err:
-        raise BundleError(f"is not a valid tar archive ({err})") from err
+        raise BundleError(f"not a tar archive ({err})") from err
     except OSError as err:
-        raise BundleError(f"cannot be read: {err.strerror or err}") from err
+        raise BundleError(f"cannot read: {err.strerror or err}") from err
     manifest_raw = files.get(MANIFEST_NAME)
     if manifest_raw is None:
-        raise BundleError(f"has no {top}/{MANIFEST_NAME} (is it a snddiag bundle?)")
+        raise BundleError(f"no {MANIFEST_NAME} in {top}/ (not a snddiag bundle?)")
     manifest_text = manifest_raw.decode("utf-8", errors="replace")
     try:
         manifest = json.loads(manifest_text)

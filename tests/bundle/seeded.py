@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from snddiag.collect import collect
-from snddiag.evidence import Entry, Evidence, Kind, Status
+from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -169,4 +169,7 @@ def seeded_evidence(root: Path) -> Evidence:
             argv=("journalctl", "-k"),
         )
     )
+    for node in ("controlC0", "pcmC0D0p", "pcmC0D0c"):
+        info = NodeInfo(0o660, 0, 29, is_char_device=True, readable=True, writable=True)
+        evidence.add(Entry(f"dev/snd/{node}", Kind.NODE, Status.OK, node=info))
     return evidence

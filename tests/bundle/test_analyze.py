@@ -1,0 +1,174 @@
+from __future__ import annotations
+
+import json
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+
+from snddiag.bundle import Limits
+from snddiag.bundle.analyze import analyze_many, overall_exit
+from snddiag.bundle.write import write_bundle
+from snddiag.cli import main
+from snddiag.engine.load import Rule
+from snddiag.evidence import Entry, Evidence, Kind, Status
+from snddiag.pipeline import diagnose
+from tests.bundle.tars import CREATED
+
+NO_DEVICE = ("sys/bus/virtio/", "sys/bus/pci/", "sys/devices/")
+
+
+def _bundle(evidence: Evidence, rules: list[Rule], path: Path) -> Path:
+    document = diagnose(evidence, rules).document
+    assert write_bundle(evidence, document, str(path), created=CREATED) == 0
+    return path
+
+
+@pytest.fixture
+def bundles(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> dict[str, Path]:
+    made = {
+        "healthy": _bundle(evidence, rules, tmp_path / "healthy.tar.gz"),
+        "no-device": _bundle(evidence.without(NO_DEVICE), rules, tmp_path / "nodev.tar.gz"),
+        "no-server": _bundle(
+            evidence.without(["lib/psutil/"]), rules, tmp_path / "noserver.tar.gz"
+        ),
+    }
+    broken = tmp_path / "broken.tar.gz"
+    broken.write_bytes(made["healthy"].read_bytes()[:300])
+    made["broken"] = broken
+    capsys.readouterr()
+    return made
+
+
+def test_one_bundle_gives_the_live_report_and_exit_code(
+    evidence: Evidence,
+    rules: list[Rule],
+    bundles: dict[str, Path],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    live = diagnose(evidence.without(NO_DEVICE), rules).document
+    assert main(["analyze", str(bundles["no-device"]), "--json"]) == live["exit_code"] == 2
+    document = json.loads(capsys.readouterr().out)
+    assert document["status"] == live["status"]
+    assert [f["rule"] for f in document["findings"]] == [f["rule"] for f in live["findings"]]
+
+
+def test_one_bundle_terminal_report(
+    bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(bundles["healthy"]), "--no-color"]) == 0
+    assert capsys.readouterr().out.startswith("snddiag: virtio sound looks healthy")
+
+
+def test_many_bundles_json_summary(
+    bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [str(bundles[k]) for k in ("healthy", "no-device", "no-server", "broken")]
+    assert main(["analyze", *paths, "--json", "--jobs", "2"]) == 3
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["schema_version"] == 1
+    assert summary["exit_code"] == 3
+    assert summary["statuses"] == {
+        "ok": 1,
+        "warning": 0,
+        "error": 1,
+        "incomplete": 1,
+        "unreadable": 1,
+    }
+    assert summary["rules"] == {
+        "no-virtio-sound-device": {
+            "severity": "error",
+            "count": 1,
+            "bundles": [str(bundles["no-device"])],
+        }
+    }
+    assert [b["path"] for b in summary["bundles"]] == paths
+    assert summary["bundles"][0]["status"] == "ok"
+    assert summary["bundles"][0]["collected_status"] == "ok"
+    assert summary["bundles"][3]["error"].startswith("truncated")
+
+
+def test_many_readable_bundles_exit_with_the_worst_verdict(
+    bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [str(bundles[k]) for k in ("healthy", "no-server", "no-device")]
+    assert main(["analyze", *paths, "--json", "--jobs", "1"]) == 2
+
+
+def test_many_bundles_terminal_summary(
+    bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    paths = [str(p) for p in bundles.values()]
+    assert main(["analyze", *paths, "--no-color"]) == 3
+    out = capsys.readouterr().out
+    assert out.startswith("snddiag: 4 bundles: 1 ok, 1 error, 1 incomplete, 1 unreadable")
+    assert "no-virtio-sound-device" in out
+    assert "nodev.tar.gz" in out
+    assert f"{bundles['broken']}: truncated" in out
+    assert "\x1b[" not in out
+
+
+def test_parallel_and_serial_runs_agree(bundles: dict[str, Path], rules: list[Rule]) -> None:
+    paths = [str(p) for p in bundles.values()] * 3
+    serial = list(analyze_many(paths, rules, Limits(), jobs=1))
+    parallel = list(analyze_many(paths, rules, Limits(), jobs=4))
+    assert serial == parallel
+
+
+def test_rules_survive_the_trip_to_a_worker(rules: list[Rule]) -> None:
+    assert pickle.loads(pickle.dumps(rules)) == rules  # noqa: S301 - our own rules
+
+
+@pytest.mark.parametrize(
+    ("codes", "expected"),
+    [
+        ([0, 0], 0),
+        ([0, 3], 3),
+        ([3, 1], 1),
+        ([1, 2, 3], 2),
+        ([], 0),
+    ],
+)
+def test_overall_exit_follows_a_runs_precedence(codes: list[int], expected: int) -> None:
+    assert overall_exit([{"exit_code": c} for c in codes]) == expected
+
+
+def test_any_unreadable_bundle_makes_exit_3() -> None:
+    assert overall_exit([{"exit_code": 2}, {"path": "x", "error": "truncated"}]) == 3
+
+
+def test_verdict_changed_since_collection_is_noted(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = tmp_path / "old.tar.gz"
+    write_bundle(evidence, {"status": "error", "findings": []}, str(path), created=CREATED)
+    capsys.readouterr()
+    assert main(["analyze", str(path), "--json"]) == 0
+    assert "when collected the verdict was 'error'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "option", [["--max-member-mb", "0"], ["--max-total-mb", "-1"], ["--jobs", "-2"]]
+)
+def test_bad_limits_are_usage_errors(
+    bundles: dict[str, Path], option: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(bundles["healthy"]), *option]) == 64
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_member_limit_from_the_command_line(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    big_log = os.urandom(3 * 1024 * 1024).hex().encode()
+    evidence.add(Entry("var/log/kern.log", Kind.FILE, Status.OK, data=big_log))
+    path = _bundle(evidence, rules, tmp_path / "big.tar.gz")
+    capsys.readouterr()
+    assert main(["analyze", str(path), "--json"]) == 0
+    capsys.readouterr()
+    assert main(["analyze", str(path), "--max-member-mb", "2"]) == 3
+    err = capsys.readouterr().err
+    assert "data/var/log/kern.log" in err and "--max-member-mb limit (2 MB)" in err

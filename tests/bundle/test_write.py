@@ -1,0 +1,212 @@
+from __future__ import annotations
+
+import errno
+import io
+import json
+import os
+import tarfile
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from snddiag import __version__
+from snddiag.bundle import write as bundle_write
+from snddiag.bundle.read import read_bundle
+from snddiag.bundle.write import Built, build_bundle, write_bundle
+from snddiag.cli import main
+from snddiag.engine.load import Rule
+from snddiag.evidence import Evidence
+from snddiag.pipeline import diagnose
+from tests.bundle.seeded import HOSTNAME, seeded_evidence
+from tests.bundle.tars import CREATED
+
+
+def _document(evidence: Evidence, rules: list[Rule]) -> dict[str, object]:
+    return diagnose(evidence, rules).document
+
+
+def _names(path: Path) -> list[str]:
+    with tarfile.open(path) as tar:
+        return tar.getnames()
+
+
+def test_bundle_has_one_top_directory_with_the_snapshot_layout(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    out = tmp_path / "guest.tar.gz"
+    assert write_bundle(evidence, _document(evidence, rules), str(out), created=CREATED) == 0
+    names = _names(out)
+    top = "snddiag-redacted-host-1-20251125T120000Z"
+    assert names[:2] == [f"{top}/manifest.json", f"{top}/diagnosis.json"]
+    assert all(n.startswith(f"{top}/data/") for n in names[2:])
+    assert f"{top}/data/proc/modules" in names
+    with tarfile.open(out) as tar:
+        assert all(m.isreg() and m.uid == 0 and m.mode == 0o644 for m in tar.getmembers())
+
+
+def test_manifest_carries_the_bundle_section(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    out = tmp_path / "guest.tar.gz"
+    write_bundle(evidence, _document(evidence, rules), str(out), created=CREATED)
+    with tarfile.open(out) as tar:
+        handle = tar.extractfile(tar.getnames()[0])
+        assert handle is not None
+        manifest = json.load(handle)
+    section = manifest["bundle"]
+    assert section["format"] == 1
+    assert section["snddiag_version"] == __version__
+    assert section["created"] == "2025-11-25T12:00:00Z"
+    assert section["redaction"]["enabled"] is True
+    assert set(section["redaction"]["classes"]) == {
+        "hostname",
+        "user",
+        "mac",
+        "ip",
+        "serial",
+        "uuid",
+    }
+    assert all("sha256" in r for r in manifest["entries"].values() if "size" in r)
+
+
+def test_unredacted_bundle_says_so_and_keeps_the_host_name(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    out = tmp_path / "guest.tar.gz"
+    write_bundle(evidence, _document(evidence, rules), str(out), redact=False, created=CREATED)
+    assert _names(out)[0] == f"snddiag-{HOSTNAME}-20251125T120000Z/manifest.json"
+    assert read_bundle(out).info["redaction"] == {"enabled": False}
+
+
+def test_same_input_gives_the_same_bytes(evidence: Evidence, rules: list[Rule]) -> None:
+    def image() -> bytes:
+        buffer = io.BytesIO()
+        bundle_write.write_tar(build_bundle(evidence, {}, redact=True, created=CREATED), buffer, 0)
+        return buffer.getvalue()
+
+    assert image() == image()
+
+
+def test_failed_write_leaves_neither_bundle_nor_temp_file(
+    evidence: Evidence,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def full_disk(built: Built, out: IO[bytes], mtime: int) -> None:
+        out.write(b"\x1f\x8b partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(bundle_write, "write_tar", full_disk)
+    out = tmp_path / "guest.tar.gz"
+    assert write_bundle(evidence, {}, str(out)) == 3
+    assert list(tmp_path.iterdir()) == [tmp_path / "root"]
+    assert capsys.readouterr().err == f"snddiag: cannot write {out}: No space left on device\n"
+
+
+def test_interrupted_write_keeps_the_old_bundle(
+    evidence: Evidence, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "guest.tar.gz"
+    out.write_bytes(b"previous bundle")
+
+    def interrupted(built: Built, out: IO[bytes], mtime: int) -> None:
+        out.write(b"half")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_write, "write_tar", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_bundle(evidence, {}, str(out))
+    assert out.read_bytes() == b"previous bundle"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["guest.tar.gz", "root"]
+
+
+def test_missing_directory_is_one_line(
+    evidence: Evidence, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "no" / "such" / "guest.tar.gz"
+    assert write_bundle(evidence, {}, str(out)) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "No such file or directory" in err
+
+
+def test_directory_as_output(
+    evidence: Evidence, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert write_bundle(evidence, {}, str(tmp_path)) == 3
+    assert "is a directory" in capsys.readouterr().err
+
+
+def test_file_mode_follows_the_umask(evidence: Evidence, tmp_path: Path) -> None:
+    out = tmp_path / "guest.tar.gz"
+    write_bundle(evidence, {}, str(out))
+    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    mask = os.umask(0o22)
+    os.umask(mask)
+    return mask
+
+
+class _Stdout(io.TextIOWrapper):
+    def __init__(self, tty: bool) -> None:
+        super().__init__(io.BytesIO(), encoding="utf-8")
+        self._tty = tty
+
+    def isatty(self) -> bool:
+        return self._tty
+
+
+def test_dash_streams_the_bundle_to_stdout(
+    evidence: Evidence,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    stdout = _Stdout(tty=False)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert write_bundle(evidence, {"status": "ok"}, "-") == 0
+    data = stdout.buffer.getvalue()  # type: ignore[attr-defined]
+    out = tmp_path / "from-stdout.tar.gz"
+    out.write_bytes(data)
+    assert len(read_bundle(out).evidence) == len(evidence)
+    assert "bundle written to stdout" in capsys.readouterr().err
+
+
+def test_dash_refuses_a_terminal(
+    evidence: Evidence, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    stdout = _Stdout(tty=True)
+    monkeypatch.setattr("sys.stdout", stdout)
+    assert write_bundle(evidence, {}, "-") == 64
+    assert stdout.buffer.getvalue() == b""  # type: ignore[attr-defined]
+    assert "terminal" in capsys.readouterr().err
+
+
+def test_cli_collect_writes_a_bundle_and_reports_on_stderr(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeded = seeded_evidence(tmp_path / "root")
+    monkeypatch.setattr("snddiag.collect.collect", lambda *a, **k: seeded)
+    out = tmp_path / "guest.tar.gz"
+    assert main(["collect", "-o", str(out)]) == 0
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert f"bundle written to {out}" in captured.err
+    assert "redacted: 1 host name, 1 user name, 2 MAC addresses" in captured.err
+    assert HOSTNAME.encode() not in out.read_bytes()
+    assert main(["analyze", str(out), "--json"]) in (0, 1, 2, 3)
+    assert json.loads(capsys.readouterr().out)["system"]["user"] == "redacted-user-1"
+
+
+def test_cli_collect_no_redact(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    seeded = seeded_evidence(tmp_path / "root")
+    monkeypatch.setattr("snddiag.collect.collect", lambda *a, **k: seeded)
+    out = tmp_path / "guest.tar.gz"
+    assert main(["collect", "--no-redact", "-o", str(out)]) == 0
+    assert "not redacted" in capsys.readouterr().err
+    assert read_bundle(out).evidence.meta["user"] == "kowalski"
