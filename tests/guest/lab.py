@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -101,6 +102,11 @@ class Scenario:
     expect_status: str = "ok"
     expect_rules: frozenset[str] = frozenset()
     expect_words: tuple[str, ...] = ()
+    # What the guest itself must show (root's dmesg, /proc/modules, /proc/asound/cards), so the
+    # lab notices when a scenario stops being what its name says.
+    guest_dmesg: tuple[str, ...] = ()
+    guest_snd_loaded: bool = True
+    guest_cards: str | None = None
 
 
 @dataclass(frozen=True)
@@ -589,3 +595,30 @@ SNDDIAG_COMMANDS: Mapping[str, str] = {
     "collect-bundle": '"$PYTHON" -m snddiag collect -o "$OUT/bundle.tar.gz"',
 }
 """One boot runs everything the live tests and the fixture capture need."""
+
+
+def boot_all(
+    scenarios: Sequence[Scenario],
+    commands: Mapping[str, str] = SNDDIAG_COMMANDS,
+    *,
+    keep_root: Path | None = None,
+    workers: int = 2,
+) -> dict[str, GuestRun | LabError]:
+    """Boot every scenario, `workers` at a time (one TCG guest per host core is about right).
+
+    A failed boot is returned as its LabError, so one broken guest does not hide the others.
+    With `keep_root` each scenario's results are kept in `keep_root/<name>`."""
+    require_lab(scenarios)
+    for series in {s.kernel for s in scenarios}:
+        build_initramfs(find_kernel(series))
+
+    def boot(scenario: Scenario) -> GuestRun | LabError:
+        keep = keep_root / scenario.name if keep_root is not None else None
+        try:
+            return run_in_guest(scenario, commands, keep_dir=keep)
+        except LabError as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        runs = list(pool.map(boot, scenarios))
+    return {s.name: run for s, run in zip(scenarios, runs)}

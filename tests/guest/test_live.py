@@ -1,0 +1,93 @@
+"""snddiag inside real guests: one boot per scenario (see scenarios.py), verdicts checked here."""
+
+from __future__ import annotations
+
+import json
+import re
+import tarfile
+from typing import Any
+
+import pytest
+
+from .lab import GuestRun
+from .scenarios import SCENARIOS, Scenario
+
+pytestmark = pytest.mark.guest
+
+by_scenario = pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+
+
+def _report(run: GuestRun) -> dict[str, Any]:
+    result = run.commands["json"]
+    try:
+        doc = json.loads(result.stdout)
+    except ValueError:
+        pytest.fail(
+            f"snddiag --json in {run.scenario.name} printed no JSON (exit {result.exit_code}):\n"
+            f"{result.stdout[-2000:]}\n{result.stderr[-4000:]}",
+            pytrace=False,
+        )
+    assert isinstance(doc, dict)
+    return doc
+
+
+def _summary(doc: dict[str, Any]) -> str:
+    lines = [f"status={doc.get('status')} exit_code={doc.get('exit_code')}"]
+    lines += [f"  {f.get('severity')} {f.get('rule')}: {f.get('title')}" for f in doc["findings"]]
+    return "\n".join(lines)
+
+
+@by_scenario
+def test_guest_is_what_the_scenario_says(scenario: Scenario, guest_run: GuestRun) -> None:
+    for pattern in scenario.guest_dmesg:
+        assert guest_run.dmesg_lines(pattern), f"no dmesg line matches {pattern!r}"
+    assert ("virtio_snd" in guest_run.loaded_modules()) == scenario.guest_snd_loaded
+    if scenario.guest_cards is not None:
+        cards = guest_run.extra["asound_cards"]
+        assert re.search(scenario.guest_cards, cards, re.MULTILINE), cards
+
+
+@by_scenario
+def test_exit_code(scenario: Scenario, guest_run: GuestRun) -> None:
+    doc = _report(guest_run)
+    assert guest_run.commands["json"].exit_code == scenario.expect_exit, _summary(doc)
+    assert doc.get("exit_code", scenario.expect_exit) == scenario.expect_exit
+
+
+@by_scenario
+def test_status(scenario: Scenario, guest_run: GuestRun) -> None:
+    doc = _report(guest_run)
+    assert doc["status"] == scenario.expect_status, _summary(doc)
+
+
+@by_scenario
+def test_rules_fired(scenario: Scenario, guest_run: GuestRun) -> None:
+    doc = _report(guest_run)
+    fired = {f["rule"] for f in doc["findings"]}
+    assert fired == set(scenario.expect_rules), _summary(doc)
+
+
+@by_scenario
+def test_remediation_words(scenario: Scenario, guest_run: GuestRun) -> None:
+    doc = _report(guest_run)
+    text = "\n".join(
+        str(step.get("step", "")) for f in doc["findings"] for step in f.get("remediation", ())
+    ).lower()
+    missing = [w for w in scenario.expect_words if w.lower() not in text]
+    assert not missing, f"remediation lacks {missing}:\n{text}"
+
+
+@by_scenario
+def test_collect_dir_writes_an_evidence_snapshot(scenario: Scenario, guest_run: GuestRun) -> None:
+    result = guest_run.commands["collect-dir"]
+    assert result.exit_code == 0, result.stderr[-4000:]
+    manifest = json.loads(guest_run.path("evidence/manifest.json").read_text())
+    assert manifest, "empty manifest"
+
+
+@by_scenario
+def test_collect_bundle_writes_a_tarball(scenario: Scenario, guest_run: GuestRun) -> None:
+    result = guest_run.commands["collect-bundle"]
+    assert result.exit_code == 0, result.stderr[-4000:]
+    bundle = guest_run.path("bundle.tar.gz")
+    assert tarfile.is_tarfile(bundle)
