@@ -41,12 +41,18 @@ NOBODY = 65534
 # (netfs, fscache, virtio_ring ...) come from modules.dep. Built-in ones are skipped.
 SHARE_MODULES = ("virtio_pci", "virtio_mmio", "9pnet_virtio", "9p")
 
-MACHINES: Mapping[str, tuple[str, ...]] = {
-    "q35": ("-M", "q35"),
-    # microvm has no PCI: every virtio device sits on a virtio-mmio transport found via ACPI.
-    "microvm": ("-M", "microvm,acpi=on"),
-}
-NINEP_DEVICE: Mapping[str, str] = {"q35": "virtio-9p-pci", "microvm": "virtio-9p-device"}
+
+def _is_microvm(machine: str) -> bool:
+    return machine.split(",", 1)[0] == "microvm"
+
+
+def machine_args(machine: str) -> tuple[str, ...]:
+    """`-M` for a scenario's machine: a QEMU machine type (q35, pc-q35-7.2 ...) or microvm."""
+    if machine == "microvm":
+        # microvm has no PCI: every virtio device sits on a virtio-mmio transport that the
+        # kernel finds through ACPI (Debian kernels lack CONFIG_VIRTIO_MMIO_CMDLINE_DEVICES).
+        return ("-M", "microvm,acpi=on")
+    return ("-M", machine)
 
 
 def host_tsc_khz() -> int | None:
@@ -63,15 +69,15 @@ def host_tsc_khz() -> int | None:
     return round(float(m.group(1)) * 1000) if m else None
 
 
-def _machine_cmdline() -> dict[str, tuple[str, ...]]:
+def _microvm_cmdline() -> tuple[str, ...]:
     # microvm has no HPET and no ACPI PM timer, only the PIT to calibrate the TSC against; on a
     # loaded host that calibration fails ("tsc: Unable to calibrate against PIT") and the boot
     # hangs. Telling the kernel the rate skips it.
     khz = host_tsc_khz()
-    return {"q35": (), "microvm": (f"tsc_early_khz={khz}",) if khz else ()}
+    return (f"tsc_early_khz={khz}",) if khz else ()
 
 
-MACHINE_CMDLINE = _machine_cmdline()
+MICROVM_CMDLINE = _microvm_cmdline()
 BOOT_TIMEOUT_S = 300.0
 COMMAND_TIMEOUT_S = 180
 
@@ -467,13 +473,14 @@ def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
 def qemu_argv(
     scenario: Scenario, kernel: Kernel, initramfs: Path, out: Path, serial: Path
 ) -> list[str]:
-    ninep = NINEP_DEVICE[scenario.machine]
-    append = ["console=ttyS0", "panic=-1", *MACHINE_CMDLINE[scenario.machine], *scenario.cmdline]
+    microvm = _is_microvm(scenario.machine)
+    ninep = "virtio-9p-device" if microvm else "virtio-9p-pci"
+    append = ["console=ttyS0", "panic=-1", *(MICROVM_CMDLINE if microvm else ()), *scenario.cmdline]
     return [
         find_qemu(),
         "-nodefaults",
         "-no-user-config",
-        *MACHINES[scenario.machine],
+        *machine_args(scenario.machine),
         "-accel", "tcg",
         "-m", "512",
         "-smp", "1",

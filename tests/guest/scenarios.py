@@ -184,6 +184,37 @@ SCENARIOS: tuple[Scenario, ...] = (
         guest_cards=r"^ 0 \[Intel\s*\]: HDA-Intel(.|\n)* 1 \[SoundCard\s*\]: virtio-snd",
     ),
     Scenario(
+        name="old-machine-type",
+        description="q35 pinned to machine type pc-q35-7.2 (UTM <= 4.5 ships QEMU 7.2) with its "
+        "default intel-hda sound",
+        machine="pc-q35-7.2",
+        qemu_args=(*INTEL_HDA, "-audiodev", "none,id=snd0"),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset(
+            {"qemu-machine-too-old", "no-virtio-sound-device", "emulated-sound-only"}
+        ),
+        expect_words=("8.2",),
+        guest_snd_loaded=False,
+        guest_cards=r"^ 0 \[Intel\s*\]: HDA-Intel",
+    ),
+    Scenario(
+        name="bad-module-param",
+        description="healthy-pci booted with virtio_snd.msg_timeout_ms=0: the driver refuses "
+        "the device with -22",
+        qemu_args=VIRTIO_PCI,
+        cmdline=("virtio_snd.msg_timeout_ms=0",),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"bad-module-parameter"}),
+        expect_words=("msg_timeout_ms=1000",),
+        guest_dmesg=(
+            r"virtio_snd virtio\d+: msg_timeout_ms value cannot be zero",
+            r"virtio_snd virtio\d+: probe with driver virtio_snd failed with error -22",
+        ),
+        guest_cards=r"no soundcards",
+    ),
+    Scenario(
         name="no-module-tree",
         description="healthy-pci with /lib/modules/$(uname -r) gone before coldplug, as after a "
         "kernel upgrade without a reboot",
