@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import re
 import tarfile
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .lab import GuestRun
+from . import lab
+from .lab import GuestRun, LabMissing
 from .scenarios import SCENARIOS, Scenario
 
-pytestmark = pytest.mark.guest
 
-by_scenario = pytest.mark.parametrize("scenario", SCENARIOS, ids=[s.name for s in SCENARIOS])
+def by_scenario(test: Any) -> Any:
+    """A live test: marked `guest`, run once per scenario against that scenario's boot."""
+    ids = [s.name for s in SCENARIOS]
+    return pytest.mark.guest(pytest.mark.parametrize("scenario", SCENARIOS, ids=ids)(test))
 
 
 def _report(run: GuestRun) -> dict[str, Any]:
@@ -91,3 +95,31 @@ def test_collect_bundle_writes_a_tarball(scenario: Scenario, guest_run: GuestRun
     assert result.exit_code == 0, result.stderr[-4000:]
     bundle = guest_run.path("bundle.tar.gz")
     assert tarfile.is_tarfile(bundle)
+
+
+# The lab itself, without booting anything.
+
+
+def test_missing_kernel_names_setup_lab(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(lab, "BOOT_DIR", tmp_path)
+    with pytest.raises(LabMissing, match="run tests/guest/setup-lab"):
+        lab.find_kernel("6.12")
+
+
+def test_missing_qemu_names_setup_lab(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lab, "QEMU", "qemu-system-does-not-exist")
+    with pytest.raises(LabMissing, match="run tests/guest/setup-lab"):
+        lab.require_lab(SCENARIOS)
+
+
+def test_scenario_names_are_unique_and_plain() -> None:
+    names = [s.name for s in SCENARIOS]
+    assert len(names) == len(set(names))
+    assert all(re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", n) for n in names)
+
+
+def test_stage2_runs_commands_as_the_scenario_user() -> None:
+    scenario = next(s for s in SCENARIOS if s.run_as == "nobody")
+    script = lab.stage2_script(scenario, {"json": "true"})
+    assert "setpriv --reuid=65534 --regid=65534 --clear-groups -- timeout" in script
+    assert "echo 1 > /proc/sys/kernel/dmesg_restrict" in script
