@@ -29,6 +29,7 @@ class Kind(str, Enum):
     COMMAND = "command"
     LINK = "link"
     NODE = "node"
+    DIRECTORY = "directory"
 
 
 class Status(str, Enum):
@@ -66,6 +67,7 @@ class Entry:
     target: str = ""
     node: NodeInfo | None = None
     kept_lines: str = ""
+    names: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -102,6 +104,13 @@ class Evidence:
         if entry is None or not entry.ok or entry.kind not in (Kind.FILE, Kind.COMMAND):
             return None
         return entry.text
+
+    def listing(self, key: str) -> tuple[str, ...] | None:
+        """The names in a directory that was listed, or None when it was not."""
+        entry = self.entries.get(key)
+        if entry is None or not entry.ok or entry.kind is not Kind.DIRECTORY:
+            return None
+        return entry.names
 
     def keys_under(self, prefix: str) -> list[str]:
         start = prefix.rstrip("/") + "/"
@@ -153,6 +162,8 @@ def entry_to_manifest(entry: Entry) -> dict[str, object]:
         record["target"] = entry.target
     if entry.kept_lines:
         record["kept_lines"] = entry.kept_lines
+    if entry.kind is Kind.DIRECTORY and entry.ok:
+        record["names"] = list(entry.names)
     if entry.node is not None:
         node = entry.node
         record["node"] = {
@@ -210,6 +221,7 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
         status = Status(record["status"])
         exit_code = record.get("exit_code")
         argv = record.get("argv", [])
+        names = record.get("names", [])
         return Entry(
             key=check_key(key),
             kind=kind,
@@ -222,6 +234,7 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
             argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (),
             target=str(record.get("target", "")),
             kept_lines=str(record.get("kept_lines", "")),
+            names=tuple(str(n) for n in names) if isinstance(names, list) else (),
             node=_node_from_manifest(record.get("node")),
         )
     except (KeyError, TypeError, ValueError) as err:

@@ -389,14 +389,18 @@ def _driver(evidence: Evidence, config: dict[str, str] | None, cmdline: str | No
         if link is not None and link.status is Status.MISSING and dep_text is None:
             tree_present = False
 
-    builtin = MODULE in builtin_names if builtin_names is not None else None
+    option = config.get("CONFIG_SND_VIRTIO", "n") if config is not None else None
+    builtin: bool | None = None
+    if builtin_names is not None:
+        builtin = MODULE in builtin_names
+    elif option is not None:
+        builtin = option == "y"
     installed: bool | None = None
     if builtin or (in_tree is not None and MODULE in in_tree):
         installed = True
     elif in_tree is not None and builtin_names is not None:
         installed = False
 
-    option = config.get("CONFIG_SND_VIRTIO", "n") if config is not None else None
     in_kernel: bool | None
     if option is not None:
         in_kernel = option in ("y", "m")
@@ -506,11 +510,22 @@ def _probe(log: tuple[KernelLine, ...] | None) -> Probe:
     )
 
 
+def _bus_devices(evidence: Evidence, bus: str) -> tuple[str, ...] | None:
+    """Device names on a bus; () when the bus itself does not exist (no PCI on microvm)."""
+    names = evidence.listing(f"sys/bus/{bus}/devices")
+    if names is not None:
+        return names
+    buses = evidence.listing("sys/bus")
+    if buses is not None and bus not in buses:
+        return ()
+    return None
+
+
 def _virtio(evidence: Evidence) -> Virtio:
     base = "sys/bus/virtio/devices"
-    names = sorted({k.split("/")[4] for k in evidence.keys_under(base) if k.count("/") >= 4})
+    names = _bus_devices(evidence, "virtio")
     devices: list[VirtioDevice] = []
-    for name in names:
+    for name in names or ():
         path = f"{base}/{name}"
         link = evidence.get(path)
         target = link.target if link is not None and link.ok else ""
@@ -529,14 +544,9 @@ def _virtio(evidence: Evidence) -> Virtio:
                 pci_address=pci_address_of(target) if target else None,
             )
         )
-    listed = bool(evidence.keys_under(base)) or _dir_readable(evidence)
+    listed = names is not None
     sound = [d for d in devices if d.device_id == VIRTIO_SOUND_ID]
     return Virtio(tuple(devices) if listed else None, _sound_device(evidence, sound, listed))
-
-
-def _dir_readable(evidence: Evidence) -> bool:
-    # A snapshot whose virtio glob found nothing still read the system: sysfs is always there.
-    return any(k.startswith("sys/") for k in evidence.entries)
 
 
 def _sound_device(evidence: Evidence, sound: list[VirtioDevice], listed: bool) -> SoundDevice:
@@ -564,8 +574,8 @@ def _sound_device(evidence: Evidence, sound: list[VirtioDevice], listed: bool) -
 
 def _pci(evidence: Evidence) -> Pci:
     base = "sys/bus/pci/devices"
-    addresses = sorted({k.split("/")[4] for k in evidence.keys_under(base) if k.count("/") >= 5})
-    if not addresses and not _dir_readable(evidence):
+    addresses = _bus_devices(evidence, "pci")
+    if addresses is None:
         return Pci(None, None, None, None)
     functions: list[PciFunction] = []
     for address in addresses:

@@ -37,7 +37,7 @@ def test_rules_check_reports_file_and_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "bad.yaml").write_text(
-        "id: bad\nseverity: error\ntitle: x\nwhen: {fact: nope, eq: 1}\n"
+        "id: bad\nseverity: info\ntitle: x\nwhen: {fact: nope, eq: 1}\n"
     )
     assert main(["rules", "check", "--rules", str(tmp_path)]) == 64
     err = capsys.readouterr().err

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Node, Source
+from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Listing, Node, Source
 
 RELEASE_FILE = "proc/sys/kernel/osrelease"
 
@@ -21,6 +21,9 @@ SYSTEM: tuple[Source, ...] = (
 )
 
 VIRTIO: tuple[Source, ...] = (
+    Listing("sys/bus"),
+    Listing("sys/bus/virtio/devices"),
+    Listing("sys/bus/pci/devices"),
     Link("sys/bus/virtio/devices/*"),
     Glob("sys/bus/virtio/devices/*/device"),
     Glob("sys/bus/virtio/devices/*/vendor"),
@@ -43,6 +46,7 @@ MODULES: tuple[Source, ...] = (
     File("proc/modules"),
     Command("lsmod", ("lsmod",)),
     Command("modinfo-virtio_snd", ("modinfo", "virtio_snd")),
+    Listing("lib/modules"),
     Link("lib/modules/{release}"),
     File("lib/modules/{release}/modules.builtin"),
     File("lib/modules/{release}/modules.dep", keep=r"virtio|sound/"),
@@ -69,6 +73,7 @@ ALSA: tuple[Source, ...] = (
     File("proc/asound/modules"),
     Glob("proc/asound/card*/id"),
     Glob("proc/asound/card*/pcm*/info"),
+    Listing("dev/snd"),
     Node("dev/snd/*"),
     File("etc/asound.conf"),
 )

@@ -59,6 +59,13 @@ class Node:
 
 
 @dataclass(frozen=True)
+class Listing:
+    """The names in a directory: tells "read, and empty" apart from "could not be read"."""
+
+    path: str
+
+
+@dataclass(frozen=True)
 class Command:
     name: str
     argv: tuple[str, ...]
@@ -72,7 +79,7 @@ class Kmsg:
     path: str = "dev/kmsg"
 
 
-Source = Union[File, Glob, Link, Node, Command, Kmsg]
+Source = Union[File, Glob, Link, Node, Listing, Command, Kmsg]
 
 
 def _status_of(err: OSError) -> Status:
@@ -129,6 +136,15 @@ def read_link(root: Path, rel: str) -> Entry:
     if root_text != "/" and resolved.startswith(root_text):
         resolved = resolved[len(root_text) :] or "/"
     return Entry(key, Kind.LINK, Status.OK, target=resolved)
+
+
+def read_listing(root: Path, rel: str) -> Entry:
+    key = rel.strip("/")
+    try:
+        names = tuple(sorted(os.listdir(_under(root, rel))))
+    except OSError as err:
+        return Entry(key, Kind.DIRECTORY, _status_of(err), stderr=err.strerror or str(err))
+    return Entry(key, Kind.DIRECTORY, Status.OK, names=names)
 
 
 def read_node(root: Path, rel: str) -> Entry:
@@ -275,6 +291,9 @@ def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> No
             for rel in expand(root, source.pattern):
                 if rel not in evidence.entries:
                     evidence.add(read_node(root, rel))
+        elif isinstance(source, Listing):
+            if source.path not in evidence.entries:
+                evidence.add(read_listing(root, source.path))
         elif isinstance(source, Command):
             if f"cmd/{source.name}" not in evidence.entries:
                 evidence.add(run_command(source.name, source.argv, source.timeout_s))

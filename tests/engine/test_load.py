@@ -75,7 +75,7 @@ def test_garbage_bytes_are_a_rule_error(tmp_path: Path) -> None:
 
 def test_unknown_fact_suggests_the_close_one(tmp_path: Path) -> None:
     path = _write(tmp_path, GOOD.format(id="a-rule").replace("virtio.snd.present", "kernel.lgo"))
-    with pytest.raises(RuleFileError, match="did you mean 'kernel.log'"):
+    with pytest.raises(RuleFileError, match=r"did you mean 'kernel\.log'"):
         load_rule(path)
 
 
