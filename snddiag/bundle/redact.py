@@ -60,6 +60,9 @@ UUID_KEYS = (DMI + "product_uuid",)
 _DEFINING_KEYS = frozenset(HOSTNAME_KEYS + SERIAL_KEYS + UUID_KEYS)
 NET_ADDRESS = re.compile(r"^sys/class/net/[^/]+/address$")
 SOUND_SERVERS_KEY = "lib/psutil/sound-servers"
+UDEV_KEY = "lib/udev/sound"
+# udev names a USB sound device by its serial number (ID_SERIAL ends with ID_SERIAL_SHORT).
+UDEV_SERIALS = ("ID_SERIAL", "ID_SERIAL_SHORT", "ID_USB_SERIAL", "ID_USB_SERIAL_SHORT")
 META_NAME_KEYS = {"user": USER, "hostname": HOSTNAME}
 
 # Entries whose words the diagnosis relies on: a name found among them is not replaced in text.
@@ -281,6 +284,7 @@ class Redactor:
                 value = entry.data.decode("ascii", errors="replace").strip().lower()
                 if value and value.encode() not in KEEP_MACS and set(value) - {"0", ":"}:
                     found.append((MAC, value))
+        found += self._udev_serials(evidence)
         users = [evidence.meta.get("user", ""), *self._server_owners(evidence)]
         for entry in evidence:
             for text in (entry.data, entry.target.encode(), entry.stderr.encode()):
@@ -306,15 +310,27 @@ class Redactor:
         return found
 
     @staticmethod
-    def _server_owners(evidence: Evidence) -> list[str]:
-        text = evidence.text(SOUND_SERVERS_KEY)
+    def _json_list(evidence: Evidence, key: str) -> list[dict[str, Any]]:
+        text = evidence.text(key)
         try:
-            servers = json.loads(text) if text else []
+            items = json.loads(text) if text else []
         except ValueError:
             return []
-        if not isinstance(servers, list):
-            return []
-        return [str(s["user"]) for s in servers if isinstance(s, dict) and s.get("user")]
+        return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+    def _server_owners(self, evidence: Evidence) -> list[str]:
+        return [
+            str(s["user"]) for s in self._json_list(evidence, SOUND_SERVERS_KEY) if s.get("user")
+        ]
+
+    def _udev_serials(self, evidence: Evidence) -> list[tuple[str, str]]:
+        found = []
+        for device in self._json_list(evidence, UDEV_KEY):
+            properties = device.get("properties")
+            if isinstance(properties, dict):
+                values = [str(properties[k]) for k in UDEV_SERIALS if properties.get(k)]
+                found += [(SERIAL, v) for v in values if _norm(v) not in GENERIC_SERIALS]
+        return found
 
     def _add(self, cls: str, value: str, vocabulary: bytes) -> None:
         key = _norm(value)
@@ -323,7 +339,7 @@ class Redactor:
         self._names[key] = cls
         encoded = key.encode()
         shortest = 4 if cls == SERIAL else 3
-        generic = key in _VOCABULARY_WORDS or key in GENERIC_USERS
+        generic = key in _VOCABULARY_WORDS or key in GENERIC_USERS or len(set(key)) == 1
         in_vocabulary = re.search(
             rb"(?<!" + _WORD + rb")" + re.escape(encoded) + rb"(?!" + _WORD + rb")",
             vocabulary,

@@ -208,3 +208,23 @@ def test_stderr_link_targets_and_argv_are_redacted() -> None:
 def test_root_user_is_not_redacted() -> None:
     redacted, _ = redact_evidence(Evidence(meta={"user": "root", "uid": "0"}))
     assert redacted.meta["user"] == "root"
+
+
+def test_usb_serial_numbers_in_udev_properties_are_redacted() -> None:
+    device = {
+        "sys_path": "/sys/devices/pci0000:00/usb1/1-1/sound/card1",
+        "properties": {
+            "ID_SERIAL": "Logitech_USB_Headset_A1B2C3D4E5",
+            "ID_SERIAL_SHORT": "A1B2C3D4E5",
+            "ID_MODEL": "USB_Headset",
+        },
+    }
+    evidence = Evidence()
+    data = json.dumps([device]).encode()
+    evidence.add(Entry("lib/udev/sound", Kind.FILE, Status.OK, data=data))
+    evidence.add(
+        Entry("cmd/dmesg", Kind.COMMAND, Status.OK, data=b"usb 1-1: SerialNumber: A1B2C3D4E5")
+    )
+    redacted, _ = redact_evidence(evidence)
+    assert all("A1B2C3D4E5" not in e.text for e in redacted)
+    assert "USB_Headset" in (redacted.text("lib/udev/sound") or "")
