@@ -50,7 +50,7 @@ def _snapshots(given: list[Path]) -> tuple[dict[str, Evidence], str]:
             depth += 1
         guests = {d.parts[-depth]: load_directory(d) for d in dirs}
         return guests, f"{len(dirs)} captured guests"
-    from tests.bundle.seeded import seeded_evidence
+    from tests.bundle.seeded import seeded_evidence, without_sound_device
 
     root = Path(tempfile.mkdtemp(prefix="snddiag-bench-tree-"))
     try:
@@ -59,7 +59,7 @@ def _snapshots(given: list[Path]) -> tuple[dict[str, Evidence], str]:
         shutil.rmtree(root)
     variants = {
         "seeded-healthy": seeded,
-        "seeded-no-device": seeded.without(["sys/bus/virtio/", "sys/bus/pci/", "sys/devices/"]),
+        "seeded-no-device": without_sound_device(seeded),
         "seeded-no-server": seeded.without(["lib/psutil/"]),
         "seeded-no-modules": seeded.without(["proc/modules", "sys/module/"]),
     }

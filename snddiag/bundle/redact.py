@@ -457,6 +457,7 @@ class Redactor:
             stderr=self.redact_text(entry.stderr),
             target=self.redact_text(entry.target),
             argv=tuple(self.redact_text(a) for a in entry.argv),
+            names=tuple(self.redact_text(n) for n in entry.names),
         )
 
     def redact_meta(self, meta: Mapping[str, str]) -> dict[str, str]:

@@ -173,3 +173,11 @@ def seeded_evidence(root: Path) -> Evidence:
         info = NodeInfo(0o660, 0, 29, is_char_device=True, readable=True, writable=True)
         evidence.add(Entry(f"dev/snd/{node}", Kind.NODE, Status.OK, node=info))
     return evidence
+
+
+def without_sound_device(evidence: Evidence) -> Evidence:
+    """The same guest with no virtio device and no PCI function at all (read, and empty)."""
+    bare = evidence.without(["sys/bus/virtio/", "sys/bus/pci/", "sys/devices/"])
+    for key in ("sys/bus/virtio/devices", "sys/bus/pci/devices"):
+        bare.add(Entry(key, Kind.DIRECTORY, Status.OK, names=()))
+    return bare

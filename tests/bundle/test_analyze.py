@@ -14,9 +14,8 @@ from snddiag.cli import main
 from snddiag.engine.load import Rule
 from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.pipeline import diagnose
+from tests.bundle.seeded import without_sound_device
 from tests.bundle.tars import CREATED
-
-NO_DEVICE = ("sys/bus/virtio/", "sys/bus/pci/", "sys/devices/")
 
 
 def _bundle(evidence: Evidence, rules: list[Rule], path: Path) -> Path:
@@ -31,7 +30,7 @@ def bundles(
 ) -> dict[str, Path]:
     made = {
         "healthy": _bundle(evidence, rules, tmp_path / "healthy.tar.gz"),
-        "no-device": _bundle(evidence.without(NO_DEVICE), rules, tmp_path / "nodev.tar.gz"),
+        "no-device": _bundle(without_sound_device(evidence), rules, tmp_path / "nodev.tar.gz"),
         "no-server": _bundle(
             evidence.without(["lib/psutil/"]), rules, tmp_path / "noserver.tar.gz"
         ),
@@ -49,7 +48,7 @@ def test_one_bundle_gives_the_live_report_and_exit_code(
     bundles: dict[str, Path],
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    live = diagnose(evidence.without(NO_DEVICE), rules).document
+    live = diagnose(without_sound_device(evidence), rules).document
     assert main(["analyze", str(bundles["no-device"]), "--json"]) == live["exit_code"] == 2
     document = json.loads(capsys.readouterr().out)
     assert document["status"] == live["status"]

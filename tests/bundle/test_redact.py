@@ -187,7 +187,7 @@ def test_summary_counts_classes_and_never_holds_values(evidence: Evidence) -> No
     assert all(s.lower() not in json.dumps(summary).lower() for s in SECRETS)
 
 
-def test_stderr_link_targets_and_argv_are_redacted() -> None:
+def test_stderr_link_targets_listings_and_argv_are_redacted() -> None:
     evidence = Evidence(meta={"user": USER, "uid": "1000"})
     evidence.add(
         Entry(
@@ -199,6 +199,7 @@ def test_stderr_link_targets_and_argv_are_redacted() -> None:
         )
     )
     evidence.add(Entry("lib/modules/6.1", Kind.LINK, Status.OK, target=f"/home/{USER}/modules"))
+    evidence.add(Entry("etc/modprobe.d", Kind.DIRECTORY, Status.OK, names=(f"{USER}.conf",)))
     redacted, _ = redact_evidence(evidence)
     entries = list(redacted)
     assert all(USER not in repr(e) for e in entries)
