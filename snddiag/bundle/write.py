@@ -20,7 +20,7 @@ from typing import IO, Any
 
 from snddiag import __version__
 from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, BundleError
-from snddiag.bundle.redact import HOSTNAME, HOSTNAME_KEYS, Redactor, redact_evidence
+from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, redact_evidence
 from snddiag.engine.load import Rule
 from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
 from snddiag.report import ExitCode
@@ -54,16 +54,13 @@ def _hostname(evidence: Evidence) -> str:
     return ""
 
 
-def _top_name(evidence: Evidence, redactor: Redactor | None, created: float) -> str:
-    host = _hostname(evidence)
-    if redactor is not None:
-        host = redactor.token_for(HOSTNAME, host) or redactor.redact_text(host)
-    host = re.sub(r"[^A-Za-z0-9_.-]+", "-", host)[:64].strip(".-") or "unknown"
+def _top_name(evidence: Evidence, created: float) -> str:
+    host = re.sub(r"[^A-Za-z0-9_.-]+", "-", _hostname(evidence))[:64].strip(".-") or "unknown"
     return f"snddiag-{host}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime(created))}"
 
 
 def _json_bytes(document: Any) -> bytes:
-    return (json.dumps(document, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    return (json.dumps(document, indent=1) + "\n").encode("ascii")
 
 
 def build_bundle(
@@ -93,7 +90,7 @@ def build_bundle(
         "meta": snapshot["meta"],
         "entries": snapshot["entries"],
     }
-    top = _top_name(evidence, redactor, created)
+    top = _top_name(evidence, created)
     members = [
         (f"{top}/{MANIFEST_NAME}", _json_bytes(manifest)),
         (f"{top}/{DIAGNOSIS_NAME}", diagnosis),

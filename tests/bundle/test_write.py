@@ -16,7 +16,7 @@ from snddiag.bundle.read import read_bundle
 from snddiag.bundle.write import Built, build_bundle, write_bundle
 from snddiag.cli import main
 from snddiag.engine.load import Rule
-from snddiag.evidence import Evidence
+from snddiag.evidence import Evidence, load_directory
 from snddiag.pipeline import diagnose
 from tests.bundle.seeded import HOSTNAME, seeded_evidence
 from tests.bundle.tars import CREATED
@@ -210,3 +210,23 @@ def test_cli_collect_no_redact(
     assert main(["collect", "--no-redact", "-o", str(out)]) == 0
     assert "not redacted" in capsys.readouterr().err
     assert read_bundle(out).evidence.meta["user"] == "kowalski"
+
+
+def test_unpacked_bundle_is_a_snapshot_directory(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    out = tmp_path / "guest.tar.gz"
+    document = _document(evidence, rules)
+    write_bundle(evidence, document, str(out), created=CREATED)
+    unpacked = tmp_path / "unpacked"
+    with tarfile.open(out) as tar:
+        for member in tar.getmembers():
+            handle = tar.extractfile(member)
+            assert handle is not None and member.isreg()
+            target = unpacked / member.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(handle.read())
+    (top,) = unpacked.iterdir()
+    snapshot = load_directory(top)
+    assert len(snapshot) == len(evidence)
+    assert diagnose(snapshot, rules).document["status"] == document["status"]
