@@ -69,7 +69,7 @@ def _member_path(info: tarfile.TarInfo) -> tuple[str, ...]:
     name = info.name
     if name.startswith("/"):
         raise BundleError(f"member {_shown(name)} has an absolute path")
-    if any(ord(c) < 32 or c in "\\\x7f" for c in name):
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 or c == "\\" for c in name):
         raise BundleError(f"member {_shown(name)} has control characters or backslashes")
     parts = tuple(name.rstrip("/").split("/")) if info.isdir() else tuple(name.split("/"))
     if ".." in parts:
@@ -235,7 +235,7 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise BundleError(f"cannot read: {err.strerror or err}") from err
     manifest_raw = files.get(MANIFEST_NAME)
     if manifest_raw is None:
-        raise BundleError(f"no {MANIFEST_NAME} in {top}/ (not a snddiag bundle?)")
+        raise BundleError(f"no {MANIFEST_NAME} in {_shown(top + '/')} (not a snddiag bundle?)")
     manifest_text = manifest_raw.decode("utf-8", errors="replace")
     try:
         manifest = json.loads(manifest_text)

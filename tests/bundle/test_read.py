@@ -151,6 +151,7 @@ def test_empty_archive(watched: Path) -> None:
         ("TOP//data/x", "empty or '.'"),
         ("TOP/data/a\\b", "backslashes"),
         ("TOP/data/\x1b[31mred", "control characters"),
+        ("TOP/data/\x9b31mred", "control characters"),
         (ESCAPE, "outside the top directory"),
         (f"other/{ESCAPE}", "outside the top directory"),
     ],
