@@ -267,6 +267,7 @@ def _kernel_flavour(release: str | None) -> str | None:
 
 _VMM_BY_VENDOR = (
     ("QEMU", "qemu"),
+    ("Bochs", "qemu"),  # microvm's qboot firmware, and QEMU with a Bochs BIOS
     ("Apple Inc.", "apple-vz"),
     ("Parallels", "parallels"),
     ("VMware", "vmware"),

