@@ -109,28 +109,43 @@ def build_summary(results: list[dict[str, Any]], rules: Sequence[Rule]) -> dict[
     }
 
 
+def short_names(paths: Sequence[str]) -> dict[str, str]:
+    """Each path by its shortest tail of components that still tells it from the others."""
+    parts = {p: Path(p).parts for p in paths}
+    depth = 1
+    while depth < max((len(v) for v in parts.values()), default=1):
+        tails = {p: v[-depth:] for p, v in parts.items()}
+        if len(set(tails.values())) == len(tails):
+            break
+        depth += 1
+    return {p: str(Path(*v[-depth:])) for p, v in parts.items()}
+
+
 def render_summary(summary: dict[str, Any], *, color: bool | None) -> None:
     from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
     no_color = color is False or (color is None and "NO_COLOR" in os.environ)
-    console = Console(file=sys.stdout, no_color=no_color, highlight=False, emoji=False)
+    # Piped output has no width of its own; rich would assume 80 columns and fold paths.
+    width = None if sys.stdout.isatty() else 160
+    console = Console(file=sys.stdout, no_color=no_color, highlight=False, emoji=False, width=width)
     bundles = summary["bundles"]
+    names = short_names([b["path"] for b in bundles])
     counts = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items() if n)
     console.print(Text(f"snddiag: {len(bundles)} bundles: {counts}", style="bold"), soft_wrap=True)
     if summary["rules"]:
         table = Table(show_header=True, header_style="bold", box=None, pad_edge=False)
         for column in ("rule", "severity", "bundles", "fired on"):
-            table.add_column(column, no_wrap=column != "fired on")
+            table.add_column(column, no_wrap=column != "fired on", overflow="fold")
         for rule_id, item in summary["rules"].items():
-            shown = [Path(p).name for p in item["bundles"][:5]]
+            shown = [names[p] for p in item["bundles"][:5]]
             more = item["count"] - len(shown)
             table.add_row(
                 Text(rule_id),
                 Text(item["severity"] or "?"),
                 Text(str(item["count"])),
-                Text(", ".join(shown) + (f" (+{more} more)" if more > 0 else "")),
+                Text("\n".join(shown) + (f"\n(+{more} more)" if more > 0 else "")),
             )
         console.print(table)
     else:

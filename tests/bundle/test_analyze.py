@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snddiag.bundle import Limits
-from snddiag.bundle.analyze import analyze_many, overall_exit
+from snddiag.bundle.analyze import analyze_many, overall_exit, short_names
 from snddiag.bundle.write import write_bundle
 from snddiag.cli import main
 from snddiag.engine.load import Rule
@@ -171,3 +171,16 @@ def test_member_limit_from_the_command_line(
     assert main(["analyze", str(path), "--max-member-mb", "2"]) == 3
     err = capsys.readouterr().err
     assert "data/var/log/kern.log" in err and "--max-member-mb limit (2 MB)" in err
+
+
+@pytest.mark.parametrize(
+    ("paths", "expected"),
+    [
+        (["a/x.tar.gz", "b/y.tar.gz"], ["x.tar.gz", "y.tar.gz"]),
+        (["g/one/out/b.tar.gz", "g/two/out/b.tar.gz"], ["one/out/b.tar.gz", "two/out/b.tar.gz"]),
+        (["b.tar.gz", "b.tar.gz"], ["b.tar.gz", "b.tar.gz"]),
+    ],
+)
+def test_short_names_tell_bundles_apart(paths: list[str], expected: list[str]) -> None:
+    names = short_names(paths)
+    assert [names[p] for p in paths] == expected
