@@ -92,7 +92,8 @@ def build_summary(results: list[dict[str, Any]], rules: Sequence[Rule]) -> dict[
     statuses = dict.fromkeys(STATUSES, 0)
     fired: dict[str, list[str]] = {}
     for result in results:
-        statuses["unreadable" if "error" in result else result["status"]] += 1
+        status = "unreadable" if "error" in result else str(result["status"])
+        statuses[status] = statuses.get(status, 0) + 1
         for rule_id in result.get("rules", ()):
             fired.setdefault(rule_id, []).append(result["path"])
     ordered = sorted(fired.items(), key=lambda item: (-len(item[1]), item[0]))
