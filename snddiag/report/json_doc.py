@@ -7,6 +7,7 @@ from typing import Any
 
 from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
+from snddiag.engine.render import fill
 from snddiag.evidence import Evidence, Status
 from snddiag.facts import Facts
 from snddiag.report import verdict
@@ -29,10 +30,10 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _not_checked(item: NotChecked) -> dict[str, Any]:
+def _not_checked(item: NotChecked, facts: Facts) -> dict[str, Any]:
     return {
         "rule": item.rule.rule_id,
-        "title": item.rule.title,
+        "title": fill(item.rule.title, facts),
         "unknown_facts": list(item.unknown_facts),
         "missing_sources": list(item.missing_sources),
     }
@@ -112,11 +113,10 @@ def _cards(facts: Facts) -> list[dict[str, Any]] | None:
 
 
 def _unreadable(evidence: Evidence) -> list[dict[str, str]]:
-    return [
-        {"source": e.key, "status": e.status.value}
-        for e in evidence
-        if e.status in (Status.DENIED, Status.TIMEOUT, Status.FAILED)
-    ]
+    """Sources that exist on a normal system but could not be read or run here (a missing
+    library or command is said too: busybox has no modinfo, a guest may lack libudev)."""
+    failed = (Status.DENIED, Status.TIMEOUT, Status.FAILED, Status.NOT_FOUND)
+    return [{"source": e.key, "status": e.status.value} for e in evidence if e.status in failed]
 
 
 def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> dict[str, Any]:
@@ -143,7 +143,7 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
             for i in facts.inventory
         ],
         "findings": [_finding(f) for f in diagnosis.findings],
-        "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
+        "not_checked": [_not_checked(n, facts) for n in diagnosis.not_checked],
         "rules_evaluated": diagnosis.rules_evaluated,
         "unreadable_sources": _unreadable(evidence),
     }

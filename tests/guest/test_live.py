@@ -123,3 +123,17 @@ def test_stage2_runs_commands_as_the_scenario_user() -> None:
     script = lab.stage2_script(scenario, {"json": "true"})
     assert "setpriv --reuid=65534 --regid=65534 --clear-groups -- timeout" in script
     assert "echo 1 > /proc/sys/kernel/dmesg_restrict" in script
+
+
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "snddiag" / "report" / "schema.json").read_text()
+)
+
+
+@by_scenario
+def test_report_validates_against_the_json_schema(scenario: Scenario, guest_run: GuestRun) -> None:
+    import jsonschema
+
+    doc = _report(guest_run)
+    jsonschema.validate(doc, SCHEMA)
+    assert doc["system"]["kernel_release"] == guest_run.kernel_release
