@@ -21,11 +21,6 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="snddiag",
-        description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
-    )
-    parser.add_argument("--version", action="version", version=f"snddiag {__version__}")
     common = _Parser(add_help=False)
     common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
     common.add_argument(
@@ -38,23 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--no-color", action="store_true", help="plain text output")
     common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
-    parser.add_argument("--json", action="store_true", help="print one JSON document on stdout")
-    parser.add_argument(
-        "--rules",
-        action="append",
-        type=Path,
-        default=[],
-        metavar="DIR",
-        help="also load the rules in DIR (repeatable)",
+    parser = _Parser(
+        prog="snddiag",
+        description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
+        parents=[common],
     )
+    parser.add_argument("--version", action="version", version=f"snddiag {__version__}")
     parser.add_argument(
         "--root",
         type=Path,
         metavar="DIR",
         help="read the files of a system mounted at DIR instead of / (no commands)",
     )
-    parser.add_argument("--no-color", action="store_true", help="plain text output")
-    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     collect = sub.add_parser("collect", parents=[common], help="save the evidence snapshot")
