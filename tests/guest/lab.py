@@ -417,6 +417,20 @@ def _reveal_interpreter(prefixes: Iterable[Path]) -> list[str]:
     return lines
 
 
+def _reveal_checkout() -> list[str]:
+    """A checkout under /tmp or /run (CI clones anywhere) is hidden by the guest's tmpfs there:
+    mount the host's root share once more and bind the checkout back at its own path."""
+    if not any(REPO.is_relative_to(p) for p in (Path("/tmp"), Path("/run"))):
+        return []
+    repo = shlex.quote(str(REPO))
+    return [
+        "mkdir -p /run/lab-hostroot",
+        f"mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000 {ROOT_TAG} /run/lab-hostroot",
+        f"mkdir -p {repo}",
+        f"mount --bind /run/lab-hostroot{repo} {repo}",
+    ]
+
+
 def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
     python = guest_python()
     lab = f"{GUEST_OUT}/lab"
@@ -428,6 +442,7 @@ def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
         f"export PYTHON={shlex.quote(str(python))} OUT={GUEST_OUT}",
         f"exec >{lab}/stage2.log 2>&1",
         "set -x",
+        *_reveal_checkout(),
         "cd /tmp",
     ]
     for key, value in scenario.sysctls:

@@ -37,6 +37,13 @@ HIDE_RUNNING_MODULE_TREE = (
     "umount /run/lab-modules",
 )
 
+# Alpine's default tools are busybox applets: put them first in PATH for everything after set-up.
+BUSYBOX_FIRST = (
+    "mkdir -p /run/busybox-first",
+    "for a in lsmod modinfo dmesg; do ln -s /bin/busybox /run/busybox-first/$a; done",
+    "export PATH=/run/busybox-first:$PATH",
+)
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="healthy-pci",
@@ -239,6 +246,17 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_status="warning",
         expect_rules=frozenset({"kernel-log-unreadable", "sound-nodes-not-accessible"}) | HEADLESS,
         expect_words=("root",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="busybox-tools",
+        description="healthy-pci where lsmod, modinfo and dmesg are busybox applets (Alpine "
+        "without kmod and util-linux); coldplug still uses kmod's modprobe",
+        qemu_args=VIRTIO_PCI,
+        setup=BUSYBOX_FIRST,
+        expect_exit=0,
+        expect_status="ok",
+        expect_rules=HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
