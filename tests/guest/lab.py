@@ -425,7 +425,7 @@ def _reveal_checkout() -> list[str]:
     repo = shlex.quote(str(REPO))
     return [
         "mkdir -p /run/lab-hostroot",
-        f"mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000 {ROOT_TAG} /run/lab-hostroot",
+        f"mount -t 9p -o ro,trans=virtio,version=9p2000.L {ROOT_TAG} /run/lab-hostroot",
         f"mkdir -p {repo}",
         f"mount --bind /run/lab-hostroot{repo} {repo}",
     ]
