@@ -419,13 +419,13 @@ def _reveal_interpreter(prefixes: Iterable[Path]) -> list[str]:
 
 def _reveal_checkout() -> list[str]:
     """A checkout under /tmp or /run (CI clones anywhere) is hidden by the guest's tmpfs there:
-    mount the host's root share once more and bind the checkout back at its own path."""
+    a non-recursive bind of / shows the share without that tmpfs; bind the checkout back."""
     if not any(REPO.is_relative_to(p) for p in (Path("/tmp"), Path("/run"))):
         return []
     repo = shlex.quote(str(REPO))
     return [
         "mkdir -p /run/lab-hostroot",
-        f"mount -t 9p -o ro,trans=virtio,version=9p2000.L {ROOT_TAG} /run/lab-hostroot",
+        "mount --bind / /run/lab-hostroot",
         f"mkdir -p {repo}",
         f"mount --bind /run/lab-hostroot{repo} {repo}",
     ]
