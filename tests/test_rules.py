@@ -76,8 +76,9 @@ def test_cases_name_captured_guests() -> None:
         assert case["guest"] in known, f"{rule_id} case {number}: unknown guest {case['guest']}"
 
 
-def test_healthy_guest_has_no_error_or_warning() -> None:
-    diagnosis = run_rules(RULES, build_facts(guest_evidence("healthy-pci")))
+@pytest.mark.parametrize("guest", ["healthy-pci", "modern-mmio", "busybox-tools"])
+def test_healthy_guests_have_no_error_or_warning(guest: str) -> None:
+    diagnosis = run_rules(RULES, build_facts(guest_evidence(guest)))
     loud = [f.rule.rule_id for f in diagnosis.findings if f.rule.severity is not Severity.INFO]
     assert loud == []
     assert diagnosis.not_checked == ()

@@ -30,6 +30,14 @@ def test_lsmod_and_proc_modules_agree_on_healthy_guest() -> None:
     assert lsmod.unparsed == ()
 
 
+def test_busybox_lsmod_and_modinfo() -> None:
+    lsmod = parse_lsmod(guest_text("busybox-tools", "cmd/lsmod"))
+    assert "virtio_snd" in lsmod.value
+    assert lsmod.unparsed == ()
+    fields = parse_modinfo(guest_text("busybox-tools", "cmd/modinfo-virtio_snd")).value
+    assert fields["filename"][0].endswith("/sound/virtio/virtio_snd.ko.xz")
+
+
 def test_lsmod_without_coldplug_has_no_virtio_snd() -> None:
     assert "virtio_snd" not in parse_lsmod(guest_text("module-not-loaded", "cmd/lsmod")).value
 
