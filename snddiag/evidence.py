@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import Enum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -280,15 +279,3 @@ def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
                 raise EvidenceError(f"entry {key!r}: sha256 does not match the manifest")
         evidence.add(entry_from_manifest(key, record, data))
     return evidence
-
-
-def relabel(entry: Entry, data: bytes) -> Entry:
-    """The same entry with other bytes (used by redaction)."""
-    return replace(entry, data=data)
-
-
-def is_within(path: Path, root: Path) -> bool:
-    try:
-        return os.path.commonpath([path.resolve(), root.resolve()]) == str(root.resolve())
-    except ValueError:
-        return False
