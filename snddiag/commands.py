@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
-from snddiag.engine.load import RuleFileError, check_rules, default_rule_dirs, load_rules
+from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
 from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
 
@@ -17,23 +18,27 @@ class CommandError(Exception):
         self.code = code
 
 
-def _rules(args: argparse.Namespace) -> list:  # type: ignore[type-arg]
+def _rule_dirs(args: argparse.Namespace) -> list[Path]:
+    return [*default_rule_dirs(), *args.rules]
+
+
+def _rules(args: argparse.Namespace) -> list[Rule]:
     try:
-        return load_rules([*default_rule_dirs(), *args.rules])
+        return load_rules(_rule_dirs(args))
     except RuleFileError as err:
         raise CommandError(str(err), ExitCode.USAGE) from err
 
 
-def _report(outcome_document: dict, args: argparse.Namespace) -> int:  # type: ignore[type-arg]
+def _report(document: dict[str, Any], args: argparse.Namespace) -> int:
     if args.json:
         from snddiag.report.json_doc import render_json
 
-        sys.stdout.write(render_json(outcome_document))
+        sys.stdout.write(render_json(document))
     else:
         from snddiag.report.terminal import render_terminal
 
-        render_terminal(outcome_document, sys.stdout, color=False if args.no_color else None)
-    return int(outcome_document["exit_code"])
+        render_terminal(document, sys.stdout, color=False if args.no_color else None)
+    return int(document["exit_code"])
 
 
 def diagnose_live(args: argparse.Namespace) -> int:
@@ -51,6 +56,8 @@ def diagnose_live(args: argparse.Namespace) -> int:
 def collect_command(args: argparse.Namespace) -> int:
     from snddiag.collect import collect
 
+    if args.dir is not None and args.dir.exists() and any(args.dir.iterdir()):
+        raise CommandError(f"{args.dir} exists and is not empty; give a new directory")
     evidence = collect()
     if args.dir is not None:
         try:
@@ -89,7 +96,7 @@ def analyze_command(args: argparse.Namespace) -> int:
 
 
 def rules_command(args: argparse.Namespace) -> int:
-    dirs = [*default_rule_dirs(), *args.rules]
+    dirs = _rule_dirs(args)
     if args.rules_command == "check":
         problems = check_rules(dirs)
         for problem in problems:

@@ -106,3 +106,22 @@ def test_snapshot_directory_that_is_not_one(
 ) -> None:
     assert main(["analyze", "--root", str(tmp_path)]) == 3
     assert "manifest.json" in capsys.readouterr().err
+
+
+def test_collect_dir_refuses_a_non_empty_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "keep.txt").write_text("mine")
+    assert main(["collect", "--dir", str(tmp_path)]) == 3
+    assert "not empty" in capsys.readouterr().err
+    assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
+
+
+def test_collect_dir_writes_a_snapshot_analyze_reads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    target = tmp_path / "snap"
+    assert main(["collect", "--dir", str(target)]) == 0
+    assert (target / "manifest.json").is_file()
+    assert main(["analyze", "--root", str(target), "--json"]) in (0, 1, 2, 3)
+    jsonschema.validate(json.loads(capsys.readouterr().out), SCHEMA)
