@@ -5,6 +5,7 @@ Every string from the system or a rule file enters rich as `Text`, never as mark
 
 from __future__ import annotations
 
+import io
 import os
 from typing import IO, Any
 
@@ -41,7 +42,19 @@ def render_terminal(
     from rich.text import Text
 
     no_color = color is False or (color is None and "NO_COLOR" in os.environ)
-    console = Console(file=stream, no_color=no_color, highlight=False, emoji=False)
+    target = Console(file=stream, no_color=no_color, highlight=False, emoji=False)
+    # Render into a buffer at the stream's width, then drop rich's trailing padding: reports get
+    # pasted into tickets and diffed.
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=target.width,
+        no_color=no_color,
+        color_system="auto" if target.color_system else None,
+        force_terminal=target.is_terminal,
+        highlight=False,
+        emoji=False,
+    )
 
     def numbered(rows: list[tuple[str, Text]], indent: int) -> None:
         # A grid gives wrapped lines a hanging indent under their text, not under the number.
@@ -112,3 +125,4 @@ def render_terminal(
                 style="dim",
             )
         )
+    stream.write("".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines()))
