@@ -41,17 +41,18 @@ def render_terminal(
     from rich.table import Table
     from rich.text import Text
 
-    no_color = color is False or (color is None and "NO_COLOR" in os.environ)
-    target = Console(file=stream, no_color=no_color, highlight=False, emoji=False)
+    target = Console(file=stream, highlight=False, emoji=False)
+    styled = color is True or (
+        color is None and "NO_COLOR" not in os.environ and target.is_terminal
+    )
     # Render into a buffer at the stream's width, then drop rich's trailing padding: reports get
-    # pasted into tickets and diffed.
+    # pasted into tickets and diffed. Unstyled means no escape sequence at all, bold included.
     buffer = io.StringIO()
     console = Console(
         file=buffer,
         width=target.width,
-        no_color=no_color,
-        color_system="auto" if target.color_system else None,
-        force_terminal=target.is_terminal,
+        color_system=("auto" if target.is_terminal else "standard") if styled else None,
+        force_terminal=styled,
         highlight=False,
         emoji=False,
     )
