@@ -89,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     rules_sub.required = True
     rules_sub.add_parser("list", parents=[common], help="list the rules that would run")
     rules_sub.add_parser("check", parents=[common], help="validate every rule file")
+    rules_sub.add_parser("facts", parents=[common], help="list the fact paths rules may use")
 
     explain = sub.add_parser("explain", parents=[common], help="show one rule in full")
     explain.add_argument("rule_id", metavar="RULE_ID")

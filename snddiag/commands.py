@@ -104,6 +104,12 @@ def rules_command(args: argparse.Namespace) -> int:
         count = sum(1 for _ in _all_rule_files(dirs))
         print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
         return ExitCode.USAGE if problems else ExitCode.OK
+    if args.rules_command == "facts":
+        from snddiag.engine.paths import KNOWN_PATHS, MAPPING_PATHS
+
+        for path in sorted(KNOWN_PATHS):
+            print(path + (".<name>" if path in MAPPING_PATHS else ""))
+        return ExitCode.OK
     rules = _rules(args)
     if args.json:
         import json

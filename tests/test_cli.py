@@ -125,3 +125,10 @@ def test_collect_dir_writes_a_snapshot_analyze_reads(
     assert (target / "manifest.json").is_file()
     assert main(["analyze", "--root", str(target), "--json"]) in (0, 1, 2, 3)
     jsonschema.validate(json.loads(capsys.readouterr().out), SCHEMA)
+
+
+def test_rules_facts_lists_the_paths_rules_use(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "facts"]) == 0
+    paths = capsys.readouterr().out.split()
+    assert "virtio.snd.transport" in paths
+    assert "driver.params.<name>" in paths

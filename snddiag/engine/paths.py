@@ -16,8 +16,10 @@ def _walk(value: Any, prefix: str, paths: set[str], open_maps: set[str]) -> None
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for spec in dataclasses.fields(value):
             path = f"{prefix}.{spec.name}" if prefix else spec.name
-            paths.add(path)
-            _walk(getattr(value, spec.name), path, paths, open_maps)
+            child = getattr(value, spec.name)
+            if not dataclasses.is_dataclass(child):
+                paths.add(path)  # groups (`virtio.snd`) are not facts themselves
+            _walk(child, path, paths, open_maps)
     elif isinstance(value, Mapping):
         open_maps.add(prefix)
 
