@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
+from snddiag.collect.plan import kernel_release
 from snddiag.evidence import Evidence, Kind, Status
 from snddiag.parse.alsa import Card, parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
@@ -234,8 +235,13 @@ def _strip(evidence: Evidence, key: str) -> str | None:
     return text.strip() if text is not None else None
 
 
+def _uname_machine(evidence: Evidence) -> str | None:
+    words = (evidence.text("cmd/uname") or "").split()
+    return words[1] if len(words) == 2 else None
+
+
 def _system(evidence: Evidence) -> System:
-    release = _strip(evidence, "proc/sys/kernel/osrelease")
+    release = kernel_release(evidence)
     os_text = evidence.text("etc/os-release") or evidence.text("usr/lib/os-release")
     os_fields = parse_os_release(os_text).value if os_text is not None else None
     distro_id = os_fields.get("ID") if os_fields is not None else None
@@ -244,7 +250,7 @@ def _system(evidence: Evidence) -> System:
     groups = evidence.meta.get("groups")
     return System(
         kernel_release=release,
-        arch=_strip(evidence, "proc/sys/kernel/arch"),
+        arch=_strip(evidence, "proc/sys/kernel/arch") or _uname_machine(evidence),
         distro_id=distro_id,
         distro_version=os_fields.get("VERSION_ID") if os_fields is not None else None,
         distro_name=os_fields.get("PRETTY_NAME") if os_fields is not None else None,
@@ -376,7 +382,7 @@ def _modprobe_files(evidence: Evidence) -> list[str]:
 
 
 def _driver(evidence: Evidence, config: dict[str, str] | None, cmdline: str | None) -> Driver:
-    release = _strip(evidence, "proc/sys/kernel/osrelease")
+    release = kernel_release(evidence)
     tree = f"lib/modules/{release}" if release else None
     dep_text = evidence.text(f"{tree}/modules.dep") if tree else None
     builtin_text = evidence.text(f"{tree}/modules.builtin") if tree else None

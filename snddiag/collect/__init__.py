@@ -11,7 +11,7 @@ from pathlib import Path
 from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
-from snddiag.collect.sources import run_sources
+from snddiag.collect.sources import Command, Source, run_sources
 from snddiag.evidence import Evidence, Status
 
 KERNEL_LOG_KEYS = (
@@ -57,16 +57,15 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     )
     if live:
         evidence.meta.update(_identity())
-    run_sources(plan.SYSTEM, root, evidence)
-    release = (evidence.text(plan.RELEASE_FILE) or "").strip()
-    sources = plan.MODULES + plan.VIRTIO + plan.ALSA
-    if live:
-        sources = sources + plan.KERNEL_LOG
-    run_sources(
-        tuple(s for s in plan.with_release(sources, release) if live or not _is_command(s)),
-        root,
-        evidence,
-    )
+
+    def runnable(sources: tuple[Source, ...]) -> tuple[Source, ...]:
+        # Offline (--root), a command would describe this machine, not the one under DIR.
+        return sources if live else tuple(s for s in sources if not isinstance(s, Command))
+
+    run_sources(runnable(plan.SYSTEM), root, evidence)
+    release = plan.kernel_release(evidence) or ""
+    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + (plan.KERNEL_LOG if live else ())
+    run_sources(plan.with_release(runnable(rest), release), root, evidence)
     dmesg = evidence.get("cmd/dmesg")
     if live and (dmesg is None or dmesg.status is not Status.OK):
         for source in plan.KERNEL_LOG_FALLBACKS:
@@ -77,9 +76,3 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())
     return evidence
-
-
-def _is_command(source: object) -> bool:
-    from snddiag.collect.sources import Command
-
-    return isinstance(source, Command)

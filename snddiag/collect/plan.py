@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Listing, Node, Source
+from snddiag.evidence import Evidence
 
 RELEASE_FILE = "proc/sys/kernel/osrelease"
 
@@ -18,6 +19,7 @@ SYSTEM: tuple[Source, ...] = (
     File("etc/debian_version"),
     Glob("sys/class/dmi/id/*"),
     File("proc/device-tree/compatible"),
+    Command("uname", ("uname", "-r", "-m")),
 )
 
 VIRTIO: tuple[Source, ...] = (
@@ -87,6 +89,15 @@ KERNEL_LOG_FALLBACKS: tuple[Source, ...] = (
     File("var/log/messages"),
     Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
 )
+
+
+def kernel_release(evidence: Evidence) -> str | None:
+    """The running kernel's release: /proc/sys/kernel/osrelease, else `uname -r -m`."""
+    text = evidence.text(RELEASE_FILE)
+    if text is not None and text.strip():
+        return text.strip()
+    words = (evidence.text("cmd/uname") or "").split()
+    return words[0] if len(words) == 2 else None
 
 
 def with_release(sources: tuple[Source, ...], release: str) -> tuple[Source, ...]:

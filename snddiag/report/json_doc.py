@@ -85,6 +85,9 @@ def _virtio(facts: Facts) -> dict[str, Any]:
             "status_names": list(snd.status_names) if snd.status_names is not None else None,
             "version_1": snd.version_1,
             "features": list(snd.features) if snd.features is not None else None,
+            "alsa_card": facts.alsa.virtio_card_index,
+            "playback_streams": facts.alsa.virtio_playback_streams,
+            "capture_streams": facts.alsa.virtio_capture_streams,
         },
     }
 
