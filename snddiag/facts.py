@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
-from snddiag.collect.plan import kernel_release
+from snddiag.collect.plan import kernel_release, uname_fields
 from snddiag.evidence import Evidence, Kind, Status
 from snddiag.parse.alsa import Card, parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
@@ -235,11 +235,6 @@ def _strip(evidence: Evidence, key: str) -> str | None:
     return text.strip() if text is not None else None
 
 
-def _uname_machine(evidence: Evidence) -> str | None:
-    words = (evidence.text("cmd/uname") or "").split()
-    return words[1] if len(words) == 2 else None
-
-
 def _system(evidence: Evidence) -> System:
     release = kernel_release(evidence)
     os_text = evidence.text("etc/os-release") or evidence.text("usr/lib/os-release")
@@ -250,7 +245,7 @@ def _system(evidence: Evidence) -> System:
     groups = evidence.meta.get("groups")
     return System(
         kernel_release=release,
-        arch=_strip(evidence, "proc/sys/kernel/arch") or _uname_machine(evidence),
+        arch=_strip(evidence, "proc/sys/kernel/arch") or uname_fields(evidence)[1],
         distro_id=distro_id,
         distro_version=os_fields.get("VERSION_ID") if os_fields is not None else None,
         distro_name=os_fields.get("PRETTY_NAME") if os_fields is not None else None,
@@ -283,7 +278,7 @@ _VMM_BY_VENDOR = (
 )
 
 
-def _host(evidence: Evidence) -> Host:
+def _host(evidence: Evidence, virtio: Virtio) -> Host:
     vendor = _strip(evidence, "sys/class/dmi/id/sys_vendor")
     product = _strip(evidence, "sys/class/dmi/id/product_name")
     version = _strip(evidence, "sys/class/dmi/id/product_version")
@@ -299,7 +294,7 @@ def _host(evidence: Evidence) -> Host:
             vmm = "other"  # a real Mac running Linux
     elif compatible and "linux,dummy-virt" in compatible:
         vmm = "qemu"  # arm virt with a direct kernel boot: no firmware, no DMI
-    elif _virtio_mmio_only(evidence):
+    elif virtio.devices and all(d.transport == "mmio" for d in virtio.devices):
         vmm = "qemu"  # microvm: no SMBIOS tables, only virtio-mmio devices
     machine_type = version if vmm == "qemu" and version else None
     qemu_version = None
@@ -307,15 +302,6 @@ def _host(evidence: Evidence) -> Host:
         found = re.search(r"-(\d+\.\d+)$", machine_type)
         qemu_version = found.group(1) if found else None
     return Host(vmm, vendor, product, machine_type, qemu_version, compatible)
-
-
-def _virtio_mmio_only(evidence: Evidence) -> bool:
-    links = [
-        evidence.entries[k]
-        for k in evidence.keys_under("sys/bus/virtio/devices")
-        if k.count("/") == 4 and evidence.entries[k].kind is Kind.LINK
-    ]
-    return bool(links) and all(transport_of(e.target) == "mmio" for e in links if e.ok)
 
 
 def _kernel_log(evidence: Evidence) -> tuple[tuple[KernelLine, ...] | None, str | None]:
@@ -719,7 +705,7 @@ def build_facts(evidence: Evidence) -> Facts:
     pci = _pci(evidence)
     return Facts(
         system=_system(evidence),
-        host=_host(evidence),
+        host=_host(evidence, virtio),
         kernel=kernel,
         driver=_driver(evidence, config, kernel.cmdline),
         probe=_probe(log),

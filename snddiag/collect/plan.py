@@ -91,13 +91,18 @@ KERNEL_LOG_FALLBACKS: tuple[Source, ...] = (
 )
 
 
+def uname_fields(evidence: Evidence) -> tuple[str | None, str | None]:
+    """(release, machine) as `uname -r -m` printed them."""
+    words = (evidence.text("cmd/uname") or "").split()
+    return (words[0], words[1]) if len(words) == 2 else (None, None)
+
+
 def kernel_release(evidence: Evidence) -> str | None:
     """The running kernel's release: /proc/sys/kernel/osrelease, else `uname -r -m`."""
     text = evidence.text(RELEASE_FILE)
     if text is not None and text.strip():
         return text.strip()
-    words = (evidence.text("cmd/uname") or "").split()
-    return words[0] if len(words) == 2 else None
+    return uname_fields(evidence)[0]
 
 
 def with_release(sources: tuple[Source, ...], release: str) -> tuple[Source, ...]:

@@ -38,10 +38,9 @@ class File:
 
 @dataclass(frozen=True)
 class Glob:
-    """Every regular file matching the pattern; `links` also records symlinks' targets."""
+    """Every regular file matching the pattern."""
 
     pattern: str
-    links: bool = False
 
 
 @dataclass(frozen=True)
@@ -277,10 +276,7 @@ def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> No
             for rel in expand(root, source.pattern):
                 if rel in evidence.entries:
                     continue
-                path = root / rel
-                if source.links and path.is_symlink():
-                    evidence.add(read_link(root, rel))
-                elif path.is_file():
+                if (root / rel).is_file():
                     evidence.add(read_file(root, rel))
         elif isinstance(source, Link):
             for rel in expand(root, source.path) if "*" in source.path else [source.path]:
