@@ -32,5 +32,7 @@ def test_captured_guest_bundle_keeps_the_verdict(
     assert [f["rule"] for f in again["findings"]] == [f["rule"] for f in document["findings"]]
     assert [n["rule"] for n in again["not_checked"]] == [n["rule"] for n in document["not_checked"]]
     hostname = (evidence.text("proc/sys/kernel/hostname") or "").strip()
-    if hostname not in ("", "(none)", "localhost"):
+    # A guest captured from a redacted bundle (tests/guest/capture-this-machine) has a token,
+    # not a name, and redacting it again gives the same token.
+    if hostname not in ("", "(none)", "localhost") and not hostname.startswith("redacted-"):
         assert hostname.encode() not in gzip.decompress(path.read_bytes())
