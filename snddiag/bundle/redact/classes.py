@@ -55,6 +55,10 @@ class Shape:
     by_place: bool = False
 
 
+def _unchanged(text: str) -> str:
+    return text
+
+
 @dataclass(frozen=True)
 class RedactionClass:
     """One kind of identifier. `learn` gets the snapshot and its readable entries whose key
@@ -71,7 +75,7 @@ class RedactionClass:
     learn: Callable[[Evidence, Sequence[Entry]], Iterable[str]]
     defined_in: str = ""
     shapes: tuple[Shape, ...] = ()
-    validate: Callable[[str], str | None] = str
+    validate: Callable[[str], str | None] = _unchanged
     keep: frozenset[str] = frozenset()
     shortest: int = 3
 

@@ -18,13 +18,13 @@ from dataclasses import replace
 from typing import Any
 
 from snddiag.bundle.redact.classes import CLASSES, DEFINING, RedactionClass, Shape, norm
-from snddiag.bundle.redact.vocabulary import GENERIC_USERS, VOCABULARY_PREFIXES, VOCABULARY_WORDS
+from snddiag.bundle.redact.vocabulary import COMMON_WORDS, VOCABULARY_PREFIXES
 from snddiag.collect import plan
 from snddiag.collect.sources import Command
 from snddiag.evidence import Entry, Evidence, Kind
 
-# Run metadata that is a name in its own right, and its class.
-META_NAMES = {"user": "user", "hostname": "hostname"}
+# Run metadata that is a name in its own right.
+META_NAMES = frozenset({"user", "hostname"})
 _WORD = rb"[A-Za-z0-9_]"
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_GUNZIP_BYTES = 64 * 1024 * 1024
@@ -97,7 +97,7 @@ class Redactor:
         if not key or key in self._names:
             return
         self._names[key] = cls
-        generic = key in VOCABULARY_WORDS or key in GENERIC_USERS or len(set(key)) == 1
+        generic = key in COMMON_WORDS or len(set(key)) == 1
         in_vocabulary = re.search(
             rb"(?<!" + _WORD + rb")" + re.escape(key.encode()) + rb"(?!" + _WORD + rb")",
             vocabulary,

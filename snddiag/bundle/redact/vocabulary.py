@@ -123,6 +123,9 @@ GENERIC_USERS = frozenset(
     )
 )
 
+# A learnt value that is one of these is replaced where it is the value, never in all text.
+COMMON_WORDS = VOCABULARY_WORDS | GENERIC_USERS
+
 GENERIC_HOSTNAMES = frozenset({"localhost", "localhost.localdomain", "localdomain", "(none)"})
 
 NIL_UUID = "00000000-0000-0000-0000-000000000000"
