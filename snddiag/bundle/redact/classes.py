@@ -171,7 +171,8 @@ def _ip_address(text: str) -> str | None:
     return address.compressed
 
 
-# In the order of the manifest's counts and the bundle's note.
+# In the order of the manifest's counts and the bundle's note. Where two shapes match at the same
+# place, the earlier in this table wins: MAC addresses come before IP, whose IPv6 shape they fit.
 CLASSES: tuple[RedactionClass, ...] = (
     RedactionClass(
         name="hostname",

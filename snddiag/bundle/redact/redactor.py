@@ -70,7 +70,7 @@ class Redactor:
         self._values: dict[str, set[str]] = {c.name: set() for c in CLASSES}
         self._replaced: Counter[str] = Counter()
         self._patterns: dict[bool, re.Pattern[bytes]] = {}
-        self._keep: set[bytes] = set()
+        self._in_vocabulary: set[bytes] = set()
 
     def learn(self, evidence: Evidence) -> None:
         vocabulary = b"\n".join(
@@ -87,9 +87,10 @@ class Redactor:
             for value in cls.learn(evidence, defining):
                 if norm(value) not in cls.keep:
                     self._add(cls, value, vocabulary)
+        # Shaped text in the system's own description (a kernel release like 4.14.117.1) is kept.
         shapes = [_group(s) for _cls, s in _SHAPES.values() if not s.by_place]
         pattern = re.compile(b"|".join(shapes), re.IGNORECASE)
-        self._keep |= {m.group().lower() for m in pattern.finditer(vocabulary)}
+        self._in_vocabulary |= {m.group().lower() for m in pattern.finditer(vocabulary)}
         self._patterns.clear()
 
     def _add(self, cls: RedactionClass, value: str, vocabulary: bytes) -> None:
@@ -144,7 +145,7 @@ class Redactor:
         if match.lastgroup == "lit":
             return self._token(self._names[text], text).encode()
         cls, shape = _SHAPES[str(match.lastgroup)]
-        if not shape.by_place and raw.lower() in self._keep:
+        if not shape.by_place and raw.lower() in self._in_vocabulary:
             return raw
         value = cls.validate(text)
         if value is None or (not shape.by_place and value in cls.keep):
