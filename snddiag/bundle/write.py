@@ -20,19 +20,10 @@ from typing import IO, Any
 
 from snddiag import __version__
 from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, BundleError
-from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, redact_evidence
+from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, describe_counts, redact_evidence
 from snddiag.engine.load import Rule
 from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
 from snddiag.report import ExitCode
-
-_CLASS_WORDS = {
-    "hostname": ("host name", "host names"),
-    "user": ("user name", "user names"),
-    "mac": ("MAC address", "MAC addresses"),
-    "ip": ("IP address", "IP addresses"),
-    "serial": ("serial number", "serial numbers"),
-    "uuid": ("UUID", "UUIDs"),
-}
 
 
 @dataclass(frozen=True)
@@ -157,13 +148,7 @@ def _write_file(built: Built, path: Path, mtime: int) -> None:
 def _redaction_note(redaction: dict[str, Any]) -> str:
     if not redaction.get("enabled"):
         return "not redacted"
-    counts = redaction.get("classes", {})
-    said = [
-        f"{n['values']} {_CLASS_WORDS[c][n['values'] != 1]}"
-        for c, n in counts.items()
-        if n["values"]
-    ]
-    return "redacted: " + (", ".join(said) if said else "nothing found")
+    return "redacted: " + (describe_counts(redaction.get("classes", {})) or "nothing found")
 
 
 def _verdict(document: dict[str, Any]) -> tuple[object, object, list[str]]:

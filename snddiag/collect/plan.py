@@ -47,7 +47,7 @@ VIRTIO: tuple[Source, ...] = (
 MODULES: tuple[Source, ...] = (
     File("proc/modules"),
     Command("lsmod", ("lsmod",)),
-    Command("modinfo-virtio_snd", ("modinfo", "virtio_snd")),
+    Command("modinfo-virtio_snd", ("modinfo", "virtio_snd"), hex_bytes=True),
     Listing("lib/modules"),
     Link("lib/modules/{release}"),
     File("lib/modules/{release}/modules.builtin"),

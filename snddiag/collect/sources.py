@@ -66,9 +66,17 @@ class Listing:
 
 @dataclass(frozen=True)
 class Command:
+    """A command's output. `hex_bytes`: the output holds colon-separated hex bytes (signatures,
+    key ids) that look like MAC or IPv6 addresses; redaction leaves those shapes alone there."""
+
     name: str
     argv: tuple[str, ...]
     timeout_s: float = 10.0
+    hex_bytes: bool = False
+
+    @property
+    def key(self) -> str:
+        return f"cmd/{self.name}"
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,17 @@ SECRETS: tuple[str, ...] = (
     *(u.upper() for u in UUIDS),
 )
 
+# The seeded values of each redaction class, by class name: every class in
+# snddiag/bundle/redact/classes.py needs at least one here (tests/bundle/test_redact.py checks).
+SEEDED_BY_CLASS: dict[str, tuple[str, ...]] = {
+    "hostname": (HOSTNAME,),
+    "user": (USER,),
+    "mac": MACS,
+    "ip": (*IPV4, *IPV6),
+    "serial": SERIALS,
+    "uuid": UUIDS,
+}
+
 RELEASE = "6.12.95+deb12-amd64"
 PCI_DEV = "devices/pci0000:00/0000:00:04.0"
 

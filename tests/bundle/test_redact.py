@@ -1,16 +1,19 @@
 from __future__ import annotations
 
+import ast
 import gzip
 import io
 import json
+import re
 import tarfile
 from pathlib import Path
 
 import pytest
 
 from snddiag.bundle.read import read_bundle
-from snddiag.bundle.redact import Redactor, redact_evidence
-from snddiag.bundle.write import write_bundle
+from snddiag.bundle.redact import CLASSES, RedactionClass, Redactor, redact_evidence
+from snddiag.bundle.redact.redactor import HEX_BYTE_KEYS
+from snddiag.bundle.write import _redaction_note, write_bundle
 from snddiag.engine.load import Rule
 from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.parse.cmdline import parse_cmdline
@@ -19,7 +22,9 @@ from snddiag.pipeline import diagnose
 from tests.bundle.seeded import (
     HOSTNAME,
     MACS,
+    REPO,
     SECRETS,
+    SEEDED_BY_CLASS,
     SIG_KEY,
     SIG_ROW,
     USER,
@@ -229,3 +234,64 @@ def test_usb_serial_numbers_in_udev_properties_are_redacted() -> None:
     redacted, _ = redact_evidence(evidence)
     assert all("A1B2C3D4E5" not in e.text for e in redacted)
     assert "USB_Headset" in (redacted.text("lib/udev/sound") or "")
+
+
+def test_every_redaction_class_has_a_seeded_case(evidence: Evidence) -> None:
+    assert set(SEEDED_BY_CLASS) == {c.name for c in CLASSES}
+    _, redactor = redact_evidence(evidence)
+    for cls in CLASSES:
+        for value in SEEDED_BY_CLASS[cls.name]:
+            assert value in SECRETS, f"{value} is not checked for leaks"
+            token = redactor.token_for(cls.name, value)
+            assert token is not None, f"seeded {cls.name} {value} was not replaced"
+            assert re.fullmatch(rf"redacted-{cls.prefix}-\d+", token)
+
+
+def test_redaction_classes_are_named_once() -> None:
+    for field in ("name", "prefix", "words"):
+        values = [getattr(c, field) for c in CLASSES]
+        assert len(set(values)) == len(values), field
+    groups = [s.group for c in CLASSES for s in c.shapes]
+    assert len(set(groups)) == len(groups) and "lit" not in groups
+    assert all(re.fullmatch(r"[a-z0-9]+", c.prefix) for c in CLASSES)
+
+
+@pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.name)
+def test_bundle_note_words_come_from_the_table(cls: RedactionClass) -> None:
+    one = {"enabled": True, "classes": {cls.name: {"values": 1, "replacements": 3}}}
+    two = {"enabled": True, "classes": {cls.name: {"values": 2, "replacements": 3}}}
+    assert _redaction_note(one) == f"redacted: 1 {cls.words[0]}"
+    assert _redaction_note(two) == f"redacted: 2 {cls.words[1]}"
+
+
+def test_bundle_writer_knows_no_redaction_class() -> None:
+    tree = ast.parse((REPO / "snddiag" / "bundle" / "write.py").read_text())
+    strings = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant)}
+    known = {c.name for c in CLASSES} | {c.prefix for c in CLASSES}
+    known |= {w for c in CLASSES for w in c.words}
+    assert strings & known == set()
+
+
+def test_hex_byte_sources_are_the_plans_declarations() -> None:
+    # Read from the plan's declarations (modinfo is declared hex_bytes), whatever group holds it.
+    assert sorted(HEX_BYTE_KEYS) == ["cmd/modinfo-virtio_snd"]
+
+
+def test_mac_shaped_text_of_an_undeclared_source_is_redacted() -> None:
+    evidence = Evidence()
+    evidence.add(Entry("cmd/modinfo-other", Kind.COMMAND, Status.OK, data=f"{SIG_ROW}\n".encode()))
+    evidence.add(Entry("cmd/modinfo-virtio_snd", Kind.COMMAND, Status.OK, data=SIG_ROW.encode()))
+    redacted, _ = redact_evidence(evidence)
+    assert redacted.text("cmd/modinfo-other") == "redacted-mac-1\n"
+    assert redacted.text("cmd/modinfo-virtio_snd") == SIG_ROW
+
+
+def test_generic_short_name_of_an_fqdn_is_kept() -> None:
+    evidence = Evidence(meta={"hostname": "localhost"})
+    fqdn = b"localhost.wombat.example\n"
+    evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=fqdn))
+    evidence.add(Entry("etc/hostname", Kind.FILE, Status.OK, data=b"localhost\n"))
+    redacted, _ = redact_evidence(evidence)
+    assert redacted.text("proc/sys/kernel/hostname") == "redacted-host-1\n"
+    assert redacted.text("etc/hostname") == "localhost\n"
+    assert redacted.meta["hostname"] == "localhost"

@@ -1,0 +1,248 @@
+"""The redaction classes: one entry for each kind of identifier.
+
+An entry says where the class's values are learnt (its defining files, the run's metadata),
+what its values look like in any text (its shapes and their validator), which values are never
+taken for one (its keep-list), and how its tokens and counts are named. Learning, replacement,
+counting and the bundle's note all read this table and nothing else: adding a class is one entry
+in `CLASSES` plus its seeded case in `tests/bundle/seeded.py`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from snddiag.bundle.redact.vocabulary import (
+    GENERIC_HOSTNAMES,
+    GENERIC_USERS,
+    KEEP_MACS,
+    PLACEHOLDERS,
+)
+from snddiag.evidence import Entry, Evidence
+
+HOSTNAME_KEYS = ("proc/sys/kernel/hostname", "etc/hostname")
+SOUND_SERVERS_KEY = "lib/psutil/sound-servers"
+UDEV_KEY = "lib/udev/sound"
+# udev names a USB sound device by its serial number (ID_SERIAL ends with ID_SERIAL_SHORT).
+UDEV_SERIALS = ("ID_SERIAL", "ID_SERIAL_SHORT", "ID_USB_SERIAL", "ID_USB_SERIAL_SHORT")
+
+HOME = rb"(?<=/home/)[A-Za-z0-9._-]+"
+UUID = rb"(?<![\w-])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])"
+MAC = rb"(?<![\w:.-])(?:(?:[0-9a-f]{2}:){5}[0-9a-f]{2}|(?:[0-9a-f]{2}-){5}[0-9a-f]{2})(?![\w:-])"
+IP6 = (
+    rb"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}"
+    rb"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{1,4})?(?:%[\w.-]+)?(?![\w:])"
+)
+IP4 = rb"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What a value of the class looks like in any text (matched case-insensitively).
+
+    `hex_bytes`: colon-separated hex bytes (signatures, key ids) look like this too, so it is
+    not matched in sources the collection plan declares `hex_bytes`. `by_place`: a name known by
+    what stands before it (`/home/<name>`); it is matched before the learnt values and replaced
+    whatever it is, keep-list and vocabulary notwithstanding."""
+
+    group: str
+    regex: bytes
+    hex_bytes: bool = False
+    by_place: bool = False
+
+
+def _unchanged(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class RedactionClass:
+    """One kind of identifier. `learn` gets the snapshot and its readable entries whose key
+    matches `defined_in`, whose lines are values of the class; `validate` gets a shape's match
+    (lowercase) and gives the value to replace, or None to leave it. `keep`: normalised values
+    never taken for one of the class. A learnt value shorter than `shortest` is replaced where it
+    is the value, not in all text. When one value is learnt for two classes, the lower
+    `precedence` has it."""
+
+    name: str
+    prefix: str
+    words: tuple[str, str]
+    precedence: int
+    learn: Callable[[Evidence, Sequence[Entry]], Iterable[str]]
+    defined_in: str = ""
+    shapes: tuple[Shape, ...] = ()
+    validate: Callable[[str], str | None] = _unchanged
+    keep: frozenset[str] = frozenset()
+    shortest: int = 3
+
+
+def norm(value: str) -> str:
+    return value.strip().lower()
+
+
+def _first_line(data: bytes) -> str:
+    for line in data.decode("utf-8", errors="replace").splitlines():
+        if line.strip() and not line.lstrip().startswith("#"):
+            return line.strip()
+    return ""
+
+
+def _stripped(entries: Sequence[Entry]) -> list[str]:
+    return [e.data.decode("utf-8", errors="replace").strip() for e in entries]
+
+
+def _json_list(evidence: Evidence, key: str) -> list[dict[str, Any]]:
+    text = evidence.text(key)
+    try:
+        items = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
+
+
+def _learn_hostnames(evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
+    """The host name, and for an FQDN its short name and (when dotted) its domain."""
+    found = []
+    for name in [*(_first_line(e.data) for e in defining), evidence.meta.get("hostname", "")]:
+        found.append(name)
+        short, _dot, domain = name.partition(".")
+        if domain:
+            found += [short, domain] if "." in domain else [short]
+    return found
+
+
+def _learn_users(evidence: Evidence, _defining: Sequence[Entry]) -> list[str]:
+    """The run's user, the owners of sound servers and every `/home/<name>`."""
+    owners = [s["user"] for s in _json_list(evidence, SOUND_SERVERS_KEY) if s.get("user")]
+    users = [evidence.meta.get("user", ""), *(str(o) for o in owners)]
+    for entry in evidence:
+        for text in (entry.data, entry.target.encode(), entry.stderr.encode()):
+            users += [m.decode("utf-8", "replace") for m in re.findall(HOME, text)]
+    return [u for u in users if not u.isdigit()]  # a bare uid names nobody
+
+
+def _learn_macs(_evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
+    values = (e.data.decode("ascii", errors="replace").strip().lower() for e in defining)
+    return [v for v in values if set(v) - {"0", ":"}]
+
+
+def _learn_serials(evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
+    """DMI serials and asset tags, and the serial numbers udev gives USB sound devices."""
+    found = _stripped(defining)
+    for device in _json_list(evidence, UDEV_KEY):
+        properties = device.get("properties")
+        if isinstance(properties, dict):
+            found += [str(properties[k]) for k in UDEV_SERIALS if properties.get(k)]
+    return found
+
+
+def _learn_uuids(_evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
+    return _stripped(defining)
+
+
+def _learn_nothing(_evidence: Evidence, _defining: Sequence[Entry]) -> list[str]:
+    return []
+
+
+def _mac(text: str) -> str:
+    return text.replace("-", ":")
+
+
+def _is_netmask(address: ipaddress.IPv4Address) -> bool:
+    inverted = ~int(address) & 0xFFFFFFFF
+    return inverted & (inverted + 1) == 0
+
+
+def _ip_address(text: str) -> str | None:
+    """An address that names a machine, compressed; None for loopback, unspecified, multicast,
+    netmasks and dotted text that is no address (a kernel release like 4.14.117.1)."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.is_loopback or address.is_unspecified or address.is_multicast:
+        return None
+    if isinstance(address, ipaddress.IPv4Address) and _is_netmask(address):
+        return None
+    return address.compressed
+
+
+# In the order of the manifest's counts and the bundle's note. Where two shapes match at the same
+# place, the earlier in this table wins: MAC addresses come before IP, whose IPv6 shape they fit.
+CLASSES: tuple[RedactionClass, ...] = (
+    RedactionClass(
+        name="hostname",
+        prefix="host",
+        words=("host name", "host names"),
+        precedence=1,
+        learn=_learn_hostnames,
+        defined_in="|".join(HOSTNAME_KEYS),
+        keep=GENERIC_HOSTNAMES,
+    ),
+    RedactionClass(
+        name="user",
+        prefix="user",
+        words=("user name", "user names"),
+        precedence=5,
+        learn=_learn_users,
+        shapes=(Shape("home", HOME, by_place=True),),
+        keep=GENERIC_USERS,
+    ),
+    RedactionClass(
+        name="mac",
+        prefix="mac",
+        words=("MAC address", "MAC addresses"),
+        precedence=4,
+        learn=_learn_macs,
+        defined_in=r"sys/class/net/[^/]+/address",
+        shapes=(Shape("mac", MAC, hex_bytes=True),),
+        validate=_mac,
+        keep=KEEP_MACS,
+    ),
+    RedactionClass(
+        name="ip",
+        prefix="ip",
+        words=("IP address", "IP addresses"),
+        precedence=6,
+        learn=_learn_nothing,
+        shapes=(Shape("ip6", IP6, hex_bytes=True), Shape("ip4", IP4)),
+        validate=_ip_address,
+    ),
+    RedactionClass(
+        name="serial",
+        prefix="serial",
+        words=("serial number", "serial numbers"),
+        precedence=2,
+        learn=_learn_serials,
+        defined_in=r"sys/class/dmi/id/(?:product|board|chassis)_serial"
+        r"|sys/class/dmi/id/(?:board|chassis)_asset_tag",
+        keep=PLACEHOLDERS,
+        shortest=4,
+    ),
+    RedactionClass(
+        name="uuid",
+        prefix="uuid",
+        words=("UUID", "UUIDs"),
+        precedence=3,
+        learn=_learn_uuids,
+        defined_in=r"sys/class/dmi/id/product_uuid",
+        shapes=(Shape("uuid", UUID),),
+        keep=PLACEHOLDERS,
+    ),
+)
+BY_NAME = {c.name: c for c in CLASSES}
+# The keys of the files that define a value of some class.
+DEFINING = re.compile("|".join(f"(?:{c.defined_in})" for c in CLASSES if c.defined_in))
+
+
+def describe_counts(counts: Mapping[str, Mapping[str, int]]) -> str:
+    """`1 host name, 2 MAC addresses`: the distinct values replaced, for each class with any."""
+    return ", ".join(
+        f"{n['values']} {BY_NAME[name].words[n['values'] != 1]}"
+        for name, n in counts.items()
+        if n["values"]
+    )
