@@ -42,8 +42,9 @@ class Alsa:
     virtio_capture_streams: int | None = fact(
         "capture substreams of the virtio card", NO_VIRTIO_CARD
     )
-    dev_nodes: tuple[str, ...] | None = fact(
-        "the names in /dev/snd (controlC0, pcmC0D0p, ...)", "/dev/snd was not examined"
+    dev_nodes: tuple[str, ...] = fact(
+        "the device nodes found in /dev/snd (controlC0, pcmC0D0p, ...)",
+        "never None: () when there are none or /dev/snd could not be read",
     )
     dev_accessible: bool | None = fact(
         "the user can open every control and PCM node", "no control or PCM node in /dev/snd"

@@ -16,6 +16,7 @@ from snddiag.parse.module_index import parse_modules_builtin, parse_modules_dep
 
 MODULE = "virtio_snd"
 MODPROBE_DIRS = ("etc/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d", "run/modprobe.d")
+AUTOLOAD_DIRS = ("etc/modules-load.d", "usr/lib/modules-load.d")
 TREE = "lib/modules/{release}"
 
 SOURCES: dict[str, tuple[str, ...]] = {
@@ -178,7 +179,7 @@ def _live_params(evidence: Evidence, params: dict[str, str]) -> None:
 
 
 def _autoload_listed(evidence: Evidence) -> bool:
-    keys = ("etc/modules", *evidence.keys_under("etc/modules-load.d"))
+    keys = ("etc/modules", *(k for d in AUTOLOAD_DIRS for k in evidence.keys_under(d)))
     return any(
         MODULE in parse_modules_list(text).value
         for key in keys

@@ -174,3 +174,7 @@ def test_other_directives_and_unreadable_parameters_are_ignored() -> None:
     )
     driver = build_driver(evidence, None, "")
     assert (driver.blacklist_sources, dict(driver.params)) == ((), {})
+
+
+def test_autoload_lists_under_usr_lib() -> None:
+    assert _driver({"usr/lib/modules-load.d/snd.conf": "virtio_snd\n"}).autoload_listed is True
