@@ -19,12 +19,19 @@ MODPROBE_DIRS = ("etc/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d", "run/
 AUTOLOAD_DIRS = ("etc/modules-load.d", "usr/lib/modules-load.d")
 TREE = "lib/modules/{release}"
 
+_MODPROBE_D = tuple(f"{d}/*" for d in MODPROBE_DIRS)
 SOURCES: dict[str, tuple[str, ...]] = {
-    "driver.config": declared("proc/config.gz", "boot/config-{release}"),
-    "driver.loaded": declared("proc/modules", "cmd/lsmod", f"sys/module/{MODULE}/initstate"),
     "driver": declared(
         f"{TREE}/modules.dep", f"{TREE}/modules.builtin", "proc/config.gz", "proc/modules"
     ),
+    "driver.config": declared("proc/config.gz", "boot/config-{release}"),
+    "driver.loaded": declared("proc/modules", "cmd/lsmod", f"sys/module/{MODULE}/initstate"),
+    "driver.module_path": declared(f"cmd/modinfo-{MODULE}", f"{TREE}/modules.dep"),
+    "driver.module_tree_present": declared(TREE, f"{TREE}/modules.dep"),
+    "driver.blacklisted": declared(*_MODPROBE_D, "proc/cmdline"),
+    "driver.blacklist_sources": declared(*_MODPROBE_D, "proc/cmdline"),
+    "driver.params": declared(*_MODPROBE_D, "proc/cmdline", f"sys/module/{MODULE}/parameters/*"),
+    "driver.autoload_listed": declared("etc/modules", *(f"{d}/*" for d in AUTOLOAD_DIRS)),
 }
 NO_CONFIG = "no kernel config could be read"
 

@@ -17,7 +17,11 @@ NO_DMI = "no DMI vendor, so no VMM recognised"
 
 SOURCES: dict[str, tuple[str, ...]] = {
     "system": declared(
-        "proc/sys/kernel/osrelease", "cmd/uname", "etc/os-release", "usr/lib/os-release"
+        "proc/sys/kernel/osrelease",
+        "proc/sys/kernel/arch",
+        "cmd/uname",
+        "etc/os-release",
+        "usr/lib/os-release",
     ),
     "host": declared("sys/class/dmi/id/*", "proc/device-tree/compatible"),
 }
