@@ -5,6 +5,8 @@ Regenerate the README table with `python3 -m tests.facts.test_docs`.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from snddiag.cli import main
@@ -39,6 +41,15 @@ def test_rules_facts_prints_type_meaning_and_none(capsys: pytest.CaptureFixture[
     assert "probe.cause  (ProbeCause | None)" in out
     assert "None: the kernel log could not be read" in out
     assert out.count("    None: ") == len(FACTS_BY_PATH)
+
+
+def test_rules_facts_json_lists_the_same_facts(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules", "facts", "--json"]) == 0
+    listing = json.loads(capsys.readouterr().out)
+    assert len(listing) == len(FACTS_BY_PATH)
+    by_fact = {item["fact"]: item for item in listing}
+    assert by_fact["driver.params.<name>"]["type"] == "Mapping[str, str]"
+    assert by_fact["probe.cause"]["none"] == "the kernel log could not be read"
 
 
 if __name__ == "__main__":
