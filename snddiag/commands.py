@@ -105,11 +105,7 @@ def rules_command(args: argparse.Namespace) -> int:
         print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
         return ExitCode.USAGE if problems else ExitCode.OK
     if args.rules_command == "facts":
-        from snddiag.engine.paths import KNOWN_PATHS, MAPPING_PATHS
-
-        for path in sorted(KNOWN_PATHS):
-            print(path + (".<name>" if path in MAPPING_PATHS else ""))
-        return ExitCode.OK
+        return _facts_command(args)
     rules = _rules(args)
     if args.json:
         import json
@@ -122,6 +118,31 @@ def rules_command(args: argparse.Namespace) -> int:
     else:
         for rule in rules:
             print(f"{rule.rule_id:32} {rule.severity.value:8} {rule.title}")
+    return ExitCode.OK
+
+
+def _facts_command(args: argparse.Namespace) -> int:
+    """Every fact path rules may use: its type, what it means, and what None means."""
+    from snddiag.engine.paths import FACTS_BY_PATH, MAPPING_PATHS
+
+    listing = [
+        {
+            "fact": info.path + (".<name>" if info.path in MAPPING_PATHS else ""),
+            "type": info.type_name,
+            "meaning": info.doc.meaning if info.doc else "",
+            "none": info.doc.unread if info.doc else "",
+        }
+        for info in FACTS_BY_PATH.values()
+    ]
+    if args.json:
+        import json
+
+        print(json.dumps(listing, indent=2))
+        return ExitCode.OK
+    for item in listing:
+        print(f"{item['fact']}  ({item['type']})")
+        print(f"    {item['meaning']}")
+        print(f"    None: {item['none']}")
     return ExitCode.OK
 
 

@@ -21,6 +21,8 @@ from pathlib import Path, PurePosixPath
 SNAPSHOT_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 DATA_DIR = "data"
+RELEASE_KEY = "proc/sys/kernel/osrelease"
+UNAME_KEY = "cmd/uname"
 
 
 class Kind(str, Enum):
@@ -279,3 +281,19 @@ def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
                 raise EvidenceError(f"entry {key!r}: sha256 does not match the manifest")
         evidence.add(entry_from_manifest(key, record, data))
     return evidence
+
+
+# Here, below both collect (which fills `{release}` into paths) and facts, so neither reaches
+# into the other for it.
+def uname_fields(evidence: Evidence) -> tuple[str | None, str | None]:
+    """(release, machine) as `uname -r -m` printed them."""
+    words = (evidence.text(UNAME_KEY) or "").split()
+    return (words[0], words[1]) if len(words) == 2 else (None, None)
+
+
+def kernel_release(evidence: Evidence) -> str | None:
+    """The running kernel's release: /proc/sys/kernel/osrelease, else `uname -r -m`."""
+    text = evidence.text(RELEASE_KEY)
+    if text is not None and text.strip():
+        return text.strip()
+    return uname_fields(evidence)[0]

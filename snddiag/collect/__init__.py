@@ -12,15 +12,7 @@ from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
 from snddiag.collect.sources import Command, Source, run_sources
-from snddiag.evidence import Evidence, Status
-
-KERNEL_LOG_KEYS = (
-    "cmd/dmesg",
-    "dev/kmsg",
-    "var/log/kern.log",
-    "var/log/messages",
-    "cmd/journalctl-k",
-)
+from snddiag.evidence import Evidence, Status, kernel_release
 
 
 def _identity() -> dict[str, str]:
@@ -63,14 +55,17 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
         return sources if live else tuple(s for s in sources if not isinstance(s, Command))
 
     run_sources(runnable(plan.SYSTEM), root, evidence)
-    release = plan.kernel_release(evidence) or ""
-    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + (plan.KERNEL_LOG if live else ())
+    release = kernel_release(evidence) or ""
+    first_log, *fallback_logs = plan.KERNEL_LOGS
+    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + ((first_log.source,) if live else ())
     run_sources(plan.with_release(runnable(rest), release), root, evidence)
-    dmesg = evidence.get("cmd/dmesg")
+    dmesg = evidence.get(plan.key_of(first_log.source))
     if live and (dmesg is None or dmesg.status is not Status.OK):
-        for source in plan.KERNEL_LOG_FALLBACKS:
-            run_sources((source,), root, evidence)
-            if any((e := evidence.get(k)) is not None and e.ok and e.data for k in KERNEL_LOG_KEYS):
+        for log in fallback_logs:
+            run_sources((log.source,), root, evidence)
+            if any(
+                (e := evidence.get(k)) is not None and e.ok and e.data for k in plan.KERNEL_LOG_KEYS
+            ):
                 break
     if live:
         evidence.add(read_udev_sound())

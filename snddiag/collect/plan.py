@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Listing, Node, Source
-from snddiag.evidence import Evidence
+from dataclasses import dataclass
 
-RELEASE_FILE = "proc/sys/kernel/osrelease"
+from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Listing, Node, Source
+from snddiag.evidence import RELEASE_KEY
 
 SYSTEM: tuple[Source, ...] = (
-    File(RELEASE_FILE),
+    File(RELEASE_KEY),
     File("proc/sys/kernel/arch"),
     File("proc/sys/kernel/hostname"),
-    File("proc/version"),
     File("proc/cmdline"),
     File("etc/os-release"),
     File("usr/lib/os-release"),
@@ -28,31 +27,23 @@ VIRTIO: tuple[Source, ...] = (
     Listing("sys/bus/pci/devices"),
     Link("sys/bus/virtio/devices/*"),
     Glob("sys/bus/virtio/devices/*/device"),
-    Glob("sys/bus/virtio/devices/*/vendor"),
     Glob("sys/bus/virtio/devices/*/features"),
     Glob("sys/bus/virtio/devices/*/status"),
-    Glob("sys/bus/virtio/devices/*/modalias"),
     Link("sys/bus/virtio/devices/*/driver"),
     Glob("sys/bus/pci/devices/*/class"),
     Glob("sys/bus/pci/devices/*/vendor"),
     Glob("sys/bus/pci/devices/*/device"),
     Link("sys/bus/pci/devices/*/driver"),
-    Glob("sys/class/net/*/address"),
-    Link("sys/class/net/*/device/driver"),
-    Link("sys/class/block/*/device/driver"),
-    Link("sys/class/drm/card*/device/driver"),
-    File("proc/interrupts"),
+    Glob("sys/class/net/*/address"),  # read by no fact: the redactor learns the MACs from it
 )
 
 MODULES: tuple[Source, ...] = (
     File("proc/modules"),
     Command("lsmod", ("lsmod",)),
     Command("modinfo-virtio_snd", ("modinfo", "virtio_snd"), hex_bytes=True),
-    Listing("lib/modules"),
     Link("lib/modules/{release}"),
     File("lib/modules/{release}/modules.builtin"),
     File("lib/modules/{release}/modules.dep", keep=r"virtio|sound/"),
-    File("lib/modules/{release}/modules.alias", keep=r"virtio|snd"),
     File("proc/config.gz"),
     File("boot/config-{release}"),
     Glob("etc/modprobe.d/*"),
@@ -75,34 +66,58 @@ ALSA: tuple[Source, ...] = (
     File("proc/asound/modules"),
     Glob("proc/asound/card*/id"),
     Glob("proc/asound/card*/pcm*/info"),
-    Listing("dev/snd"),
     Node("dev/snd/*"),
     File("etc/asound.conf"),
 )
 
-KERNEL_LOG: tuple[Source, ...] = (Command("dmesg", ("dmesg",), timeout_s=5),)
 
-# Read only when dmesg gave nothing: each is slower or less complete than the one before.
-KERNEL_LOG_FALLBACKS: tuple[Source, ...] = (
-    Kmsg("dev/kmsg"),
-    File("var/log/kern.log"),
-    File("var/log/messages"),
-    Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
+@dataclass(frozen=True)
+class KernelLog:
+    """A place the kernel log can be read: the source, how reports name it, and its layout
+    (the parser facts use: `dmesg`, `kmsg`, `journal` or `syslog`)."""
+
+    source: Source
+    label: str
+    layout: str
+
+
+# In the order collect tries them and facts prefer them: collect reads the next only when the
+# ones before gave nothing, each being slower or less complete than the one before.
+KERNEL_LOGS: tuple[KernelLog, ...] = (
+    KernelLog(Command("dmesg", ("dmesg",), timeout_s=5), "dmesg", "dmesg"),
+    KernelLog(Kmsg("dev/kmsg"), "/dev/kmsg", "kmsg"),
+    KernelLog(File("var/log/kern.log"), "/var/log/kern.log", "syslog"),
+    KernelLog(File("var/log/messages"), "/var/log/messages", "syslog"),
+    KernelLog(
+        Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
+        "journalctl -k",
+        "journal",
+    ),
 )
 
 
-def uname_fields(evidence: Evidence) -> tuple[str | None, str | None]:
-    """(release, machine) as `uname -r -m` printed them."""
-    words = (evidence.text("cmd/uname") or "").split()
-    return (words[0], words[1]) if len(words) == 2 else (None, None)
+def key_of(source: Source) -> str:
+    """The evidence key a source fills (a pattern for globs; `{release}` left unfilled)."""
+    if isinstance(source, Command):
+        return source.key
+    if isinstance(source, (Glob, Node)):
+        return source.pattern
+    return source.path
 
 
-def kernel_release(evidence: Evidence) -> str | None:
-    """The running kernel's release: /proc/sys/kernel/osrelease, else `uname -r -m`."""
-    text = evidence.text(RELEASE_FILE)
-    if text is not None and text.strip():
-        return text.strip()
-    return uname_fields(evidence)[0]
+PLAN: tuple[Source, ...] = (
+    SYSTEM + MODULES + VIRTIO + ALSA + tuple(log.source for log in KERNEL_LOGS)
+)
+KERNEL_LOG_KEYS: tuple[str, ...] = tuple(key_of(log.source) for log in KERNEL_LOGS)
+
+
+def declared(*keys: str) -> tuple[str, ...]:
+    """The keys, checked against the plan: a fact cannot name a source nothing collects."""
+    known = {key_of(source) for source in PLAN}
+    unknown = [key for key in keys if key not in known]
+    if unknown:
+        raise ValueError(f"not in the collection plan: {', '.join(unknown)}")
+    return keys
 
 
 def with_release(sources: tuple[Source, ...], release: str) -> tuple[Source, ...]:

@@ -4,34 +4,46 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from snddiag.evidence import Evidence
 from snddiag.facts import Facts, build_facts
+from snddiag.facts.docs import FactDoc
 
 _MISSING = object()
 
 
-def _walk(value: Any, prefix: str, paths: set[str], open_maps: set[str]) -> None:
+@dataclass(frozen=True)
+class FactInfo:
+    """A fact path as `snddiag rules facts` shows it."""
+
+    path: str
+    type_name: str  # the field's annotation, as written (`bool | None`)
+    doc: FactDoc | None  # None only for an undocumented field, which a test forbids
+
+
+def _walk(value: Any, prefix: str, found: dict[str, FactInfo], open_maps: set[str]) -> None:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         for spec in dataclasses.fields(value):
             path = f"{prefix}.{spec.name}" if prefix else spec.name
             child = getattr(value, spec.name)
-            if not dataclasses.is_dataclass(child):
-                paths.add(path)  # groups (`virtio.snd`) are not facts themselves
-            _walk(child, path, paths, open_maps)
+            if not dataclasses.is_dataclass(child):  # groups (`virtio.snd`) are not facts
+                found[path] = FactInfo(path, str(spec.type), spec.metadata.get("doc"))
+            _walk(child, path, found, open_maps)
     elif isinstance(value, Mapping):
         open_maps.add(prefix)
 
 
-def _known() -> tuple[frozenset[str], frozenset[str]]:
-    paths: set[str] = set()
+def _known() -> tuple[dict[str, FactInfo], frozenset[str]]:
+    found: dict[str, FactInfo] = {}
     open_maps: set[str] = set()
-    _walk(build_facts(Evidence()), "", paths, open_maps)
-    return frozenset(paths), frozenset(open_maps)
+    _walk(build_facts(Evidence()), "", found, open_maps)
+    return dict(sorted(found.items())), frozenset(open_maps)
 
 
-KNOWN_PATHS, MAPPING_PATHS = _known()
+FACTS_BY_PATH, MAPPING_PATHS = _known()
+KNOWN_PATHS = frozenset(FACTS_BY_PATH)
 
 
 def is_known_path(path: str) -> bool:

@@ -1,4 +1,4 @@
-"""The module tree's indexes: `modules.dep`, `modules.builtin`, `modules.alias`."""
+"""The module tree's indexes: `modules.dep`, `modules.builtin`."""
 
 from __future__ import annotations
 
@@ -29,16 +29,3 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
 def parse_modules_builtin(text: str) -> Parsed[frozenset[str]]:
     names = {module_name(line.strip()) for line in text.splitlines() if ".ko" in line}
     return Parsed(frozenset(names))
-
-
-def parse_modules_alias(text: str) -> Parsed[dict[str, tuple[str, ...]]]:
-    """`alias virtio:d00000019v* virtio_snd` -> module: its aliases."""
-    aliases: dict[str, list[str]] = {}
-    odd: list[str] = []
-    for line in text.splitlines():
-        cols = line.split()
-        if len(cols) == 3 and cols[0] == "alias":
-            aliases.setdefault(cols[2].replace("-", "_"), []).append(cols[1])
-        elif line.strip() and not line.startswith("#"):
-            odd.append(line)
-    return Parsed({k: tuple(v) for k, v in aliases.items()}, tuple(odd))

@@ -9,7 +9,7 @@ from snddiag.parse.kmsg import parse_dmesg
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf
-from snddiag.parse.module_index import parse_modules_alias, parse_modules_dep
+from snddiag.parse.module_index import parse_modules_dep
 from snddiag.parse.os_release import parse_os_release
 from snddiag.parse.virtio_sysfs import VIRTIO_F_VERSION_1, parse_features, parse_hex
 from tests.guests import guest_evidence, guest_text
@@ -120,8 +120,6 @@ def test_module_indexes() -> None:
     tree = f"lib/modules/{RELEASE_612}"
     dep = parse_modules_dep(guest_text("healthy-pci", f"{tree}/modules.dep")).value
     assert dep["virtio_snd"] == "kernel/sound/virtio/virtio_snd.ko.xz"
-    aliases = parse_modules_alias(guest_text("healthy-pci", f"{tree}/modules.alias")).value
-    assert "virtio:d00000019v*" in aliases["virtio_snd"]
 
 
 def test_os_release() -> None:

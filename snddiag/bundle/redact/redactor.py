@@ -32,14 +32,8 @@ _SHAPES = {shape.group: (cls, shape) for cls in CLASSES for shape in cls.shapes}
 
 
 def _hex_byte_keys() -> frozenset[str]:
-    """Keys of the sources the collection plan declares `hex_bytes`, in whatever group."""
-    declared = (
-        source
-        for group in vars(plan).values()
-        if isinstance(group, (tuple, list))
-        for source in group
-    )
-    return frozenset(s.key for s in declared if isinstance(s, Command) and s.hex_bytes)
+    """Keys of the sources the collection plan declares `hex_bytes`."""
+    return frozenset(s.key for s in plan.PLAN if isinstance(s, Command) and s.hex_bytes)
 
 
 HEX_BYTE_KEYS = _hex_byte_keys()

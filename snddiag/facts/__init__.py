@@ -1,0 +1,89 @@
+"""Facts: what the evidence says, as frozen dataclasses that rules address by dotted path.
+
+`None` means "could not be read"; an empty tuple means "read, and there was nothing". Groups
+(`system`, `virtio.snd`, ...) always exist, so every rule path resolves to a value or None.
+One module per group owns its dataclass, its builder and the sources it reads (`SOURCES`,
+checked against the collection plan); every fact is documented beside its field (`fact(...)`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from snddiag.evidence import Evidence
+from snddiag.facts import alsa, devices, driver, kernel, probe, system
+from snddiag.facts.alsa import Alsa, Userspace, build_alsa, build_userspace
+from snddiag.facts.devices import (
+    InventoryItem,
+    Pci,
+    Virtio,
+    build_inventory,
+    build_pci,
+    build_virtio,
+)
+from snddiag.facts.docs import NEVER_NONE, fact
+from snddiag.facts.driver import Driver, build_driver
+from snddiag.facts.kernel import Kernel, build_kernel, read_kernel_config, read_kernel_log
+from snddiag.facts.probe import Probe, ProbeCause, build_probe
+from snddiag.facts.system import Host, System, build_host, build_system
+
+__all__ = ["FACT_SOURCES", "Facts", "ProbeCause", "build_facts", "sources_for"]
+
+
+@dataclass(frozen=True)
+class Facts:
+    system: System
+    host: Host
+    kernel: Kernel
+    driver: Driver
+    probe: Probe
+    virtio: Virtio
+    pci: Pci
+    alsa: Alsa
+    userspace: Userspace
+    inventory: tuple[InventoryItem, ...] = fact(
+        "per device class (sound, net, block, ...): the paravirtualized and emulated devices",
+        NEVER_NONE,
+        default=(),
+    )
+
+
+# Where each fact (or group of facts) comes from: a rule that cannot be evaluated names these as
+# the sources it lacked. Each group module declares its own, in the plan's key syntax.
+FACT_SOURCES: dict[str, tuple[str, ...]] = {
+    **system.SOURCES,
+    **kernel.SOURCES,
+    **driver.SOURCES,
+    **probe.SOURCES,
+    **devices.SOURCES,
+    **alsa.SOURCES,
+}
+
+
+def sources_for(path: str) -> tuple[str, ...]:
+    """The sources of the longest declared prefix of a fact path (`driver.config`, `driver`)."""
+    best = ""
+    for prefix in FACT_SOURCES:
+        if (path == prefix or path.startswith(prefix + ".")) and len(prefix) > len(best):
+            best = prefix
+    return FACT_SOURCES.get(best, ())
+
+
+def build_facts(evidence: Evidence) -> Facts:
+    log, log_source = read_kernel_log(evidence)
+    config, config_source = read_kernel_config(evidence)
+    kernel_facts = build_kernel(evidence, log, log_source, config_source)
+    virtio = build_virtio(evidence)
+    pci = build_pci(evidence)
+    return Facts(
+        system=build_system(evidence),
+        host=build_host(evidence, virtio),
+        kernel=kernel_facts,
+        driver=build_driver(evidence, config, kernel_facts.cmdline),
+        probe=build_probe(log),
+        virtio=virtio,
+        pci=pci,
+        alsa=build_alsa(evidence),
+        userspace=build_userspace(evidence),
+        inventory=build_inventory(virtio, pci),
+    )
