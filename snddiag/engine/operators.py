@@ -118,7 +118,8 @@ _ITEMS = {
 
 
 def version_key(text: str) -> tuple[tuple[int, str], ...]:
-    """'8.2.7' -> 8, 2, 7; a piece's non-numeric tail ends the version ('10.0rc1' -> 10, 0).
+    """'8.2.7' -> 8, 2, 7: each dot-separated piece by its leading digits ('10.0rc1' -> 10, 0;
+    '6.1.0-18-amd64' -> 6, 1, 0); the first piece without one ends the version.
 
     Each number is kept as (length, digits) without leading zeros: numeric order without
     converting a guest's 5000-digit string to int.
@@ -238,8 +239,9 @@ OPERATORS: dict[str, Operator] = {
             "version_lt",
             "a version string such as '8.2' (quoted)",
             _VERSIONS,
-            "older than, comparing the leading dot-separated numbers ('6.1.0-18-amd64' is 6.1.0, "
-            "'10.0rc1' is 10.0); false when the fact does not start with a number",
+            "the fact is an older version, comparing leading dot-separated numbers "
+            "('6.1.0-18-amd64' is 6.1.0, '10.0rc1' is 10.0); false when the fact does not start "
+            "with a number",
             _version_operand,
             _version_lt,
         ),
@@ -247,8 +249,8 @@ OPERATORS: dict[str, Operator] = {
             "version_ge",
             "a version string such as '8.2' (quoted)",
             _VERSIONS,
-            "the same version or newer, compared as for version_lt; false when the fact does "
-            "not start with a number",
+            "the fact is the same version or newer, compared as for version_lt; false when the "
+            "fact does not start with a number",
             _version_operand,
             _version_ge,
         ),

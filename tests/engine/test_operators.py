@@ -199,3 +199,18 @@ def test_a_mapping_fact_is_quoted_as_name_value_pairs() -> None:
         + ", ".join(f"{name}={value}" for name, value in sorted(facts.driver.params.items()))
     ]
     assert "msg_timeout_ms=0, " in params[0]
+
+
+def test_rules_check_and_a_diagnosis_refuse_a_bad_operand_alike(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from snddiag.cli import main
+
+    path = tmp_path / "a-rule.yaml"
+    path.write_text(RULE.format(fact="system.kernel_release", op="contains", operand="5"))
+    expected = f"{path}:6: 'contains' on system.kernel_release (text): needs a string\n"
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 64
+    assert capsys.readouterr().err.startswith(expected)
+    guest = REPO / "tests" / "fixtures" / "guests" / "healthy-pci"
+    assert main(["analyze", "--root", str(guest), "--rules", str(tmp_path)]) == 64
+    assert capsys.readouterr().err == f"snddiag: {expected}"
