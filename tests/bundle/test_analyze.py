@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snddiag.bundle import Limits
-from snddiag.bundle.analyze import analyze_many
+from snddiag.bundle.analyze import analyze_many, analyze_one, diagnose_bundle
 from snddiag.bundle.write import write_bundle
 from snddiag.cli import main
 from snddiag.engine.load import Rule
@@ -115,6 +115,25 @@ def test_parallel_and_serial_runs_agree(bundles: dict[str, Path], rules: list[Ru
     serial = list(analyze_many(paths, rules, Limits(), jobs=1))
     parallel = list(analyze_many(paths, rules, Limits(), jobs=4))
     assert serial == parallel
+
+
+def test_one_bundle_as_data_for_scripts(
+    evidence: Evidence, rules: list[Rule], bundles: dict[str, Path]
+) -> None:
+    found = diagnose_bundle(bundles["no-device"], rules, Limits())
+    live = diagnose(without_sound_device(evidence), rules).document
+    assert found.document["findings"] == live["findings"]  # the rest is redacted in the bundle
+    assert found.collected_status == "error"
+    assert found.collected_by == "0.1.0"
+    assert analyze_one(str(bundles["no-device"]), rules, Limits()) == {
+        "path": str(bundles["no-device"]),
+        "status": "error",
+        "exit_code": 2,
+        "rules": ["no-virtio-sound-device"],
+        "not_checked": [n["rule"] for n in live["not_checked"]],
+        "collected_status": "error",
+    }
+    assert set(analyze_one(str(bundles["broken"]), rules, Limits())) == {"path", "error"}
 
 
 def test_rules_survive_the_trip_to_a_worker(rules: list[Rule]) -> None:
