@@ -14,7 +14,7 @@ from snddiag.engine import run_rules
 from snddiag.engine.load import Leaf, RuleFileError, load_rule, load_rules
 from snddiag.engine.operators import OPERATORS, markdown_table, version_key
 from snddiag.engine.paths import KNOWN_PATHS
-from snddiag.engine.values import Kind, fact_kind, shown, texts
+from snddiag.engine.values import Kind, fact_kind, kind_of, shown, texts
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, build_facts
 from tests.guests import REPO, guest_evidence
@@ -91,6 +91,27 @@ def test_every_shipped_rule_passes_the_operand_checks() -> None:
 def test_every_fact_has_a_kind_the_operators_know() -> None:
     assert {p: fact_kind(p) for p in KNOWN_PATHS if fact_kind(p) is Kind.ANY} == {}
     assert fact_kind("driver.params.index") is Kind.TEXT
+
+
+class _Owner:
+    """Annotations below are resolved in this test module, where Facts and Kind are imported."""
+
+
+@pytest.mark.parametrize(
+    ("annotation", "kind"),
+    [
+        ("Optional[str]", Kind.TEXT),
+        ("tuple[str, ...] | None", Kind.TEXTS),
+        ("None | int", Kind.NUMBER),
+        ("Mapping[str, str]", Kind.MAPPING),
+        ("tuple[Facts, ...] | None", Kind.RECORDS),
+        ("Kind | None", Kind.TEXT),  # a str enum is text
+        ("int | str", Kind.ANY),
+        ("tuple[NoSuchName, ...]", Kind.ANY),
+    ],
+)
+def test_kind_of_an_annotation(annotation: str, kind: Kind) -> None:
+    assert kind_of(annotation, _Owner) is kind
 
 
 def _truth(op: str, value: Any, operand: Any, kind: Kind) -> bool:
