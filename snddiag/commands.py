@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
 from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
+
+if TYPE_CHECKING:
+    from snddiag.bundle import Limits
 
 
 class CommandError(Exception):
@@ -29,15 +32,21 @@ def _rules(args: argparse.Namespace) -> list[Rule]:
         raise CommandError(str(err), ExitCode.USAGE) from err
 
 
-def _report(document: dict[str, Any], args: argparse.Namespace) -> int:
+def _report(document: dict[str, Any], args: argparse.Namespace, *, many: bool = False) -> int:
+    """Print a diagnosis, or with `many` the summary of many bundles, as JSON or text."""
+    color = False if args.no_color else None
     if args.json:
         from snddiag.report.json_doc import render_json
 
         sys.stdout.write(render_json(document))
+    elif many:
+        from snddiag.report.summary import render_summary
+
+        render_summary(document, sys.stdout, color=color)
     else:
         from snddiag.report.terminal import render_terminal
 
-        render_terminal(document, sys.stdout, color=False if args.no_color else None)
+        render_terminal(document, sys.stdout, color=color)
     return int(document["exit_code"])
 
 
@@ -90,9 +99,59 @@ def analyze_command(args: argparse.Namespace) -> int:
         return _report(diagnose(evidence, rules).document, args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
-    from snddiag.bundle.analyze import analyze_bundles
+    if len(args.bundles) == 1:
+        return _analyze_bundle(args.bundles[0], args, rules)
+    return _analyze_bundles(args.bundles, args, rules)
 
-    return analyze_bundles(args, rules)
+
+def _limits(args: argparse.Namespace) -> Limits:
+    from snddiag.bundle import MIB, Limits
+
+    if args.max_member_mb <= 0 or args.max_total_mb <= 0:
+        raise CommandError("--max-member-mb and --max-total-mb must be positive", ExitCode.USAGE)
+    if args.jobs < 0:
+        raise CommandError("--jobs must be 0 (all cores) or more", ExitCode.USAGE)
+    return Limits(args.max_member_mb * MIB, args.max_total_mb * MIB)
+
+
+def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
+    from snddiag.bundle import BundleError
+    from snddiag.bundle.analyze import diagnose_bundle
+
+    limits = _limits(args)
+    try:
+        found = diagnose_bundle(path, rules, limits)
+    except BundleError as err:
+        raise CommandError(f"{path}: {err}") from err
+    status = found.document["status"]
+    if found.collected_status is not None and found.collected_status != status:
+        print(
+            f"snddiag: note: when collected the verdict was '{found.collected_status}' (snddiag "
+            f"{found.collected_by}); with these rules it is '{status}'",
+            file=sys.stderr,
+        )
+    return _report(found.document, args)
+
+
+def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from snddiag.bundle.analyze import analyze_many
+    from snddiag.report.summary import build_summary
+
+    limits = _limits(args)
+    progress = sys.stderr.isatty() and len(paths) >= 20
+    results: list[dict[str, Any]] = []
+    try:
+        for result in analyze_many([str(p) for p in paths], rules, limits, args.jobs):
+            results.append(result)
+            if progress and len(results) % 10 == 0:
+                print(f"\rsnddiag: {len(results)}/{len(paths)} bundles", end="", file=sys.stderr)
+    except BrokenProcessPool as err:
+        raise CommandError("a worker process died (out of memory? try --jobs 1)") from err
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr)
+    return _report(build_summary(results, rules), args, many=True)
 
 
 def rules_command(args: argparse.Namespace) -> int:
