@@ -4,6 +4,7 @@ import errno
 import io
 import json
 import os
+import stat
 import tarfile
 from pathlib import Path
 from typing import IO
@@ -100,7 +101,7 @@ def test_failed_write_leaves_neither_bundle_nor_temp_file(
 
     monkeypatch.setattr(bundle_write, "write_tar", full_disk)
     out = tmp_path / "guest.tar.gz"
-    assert write_bundle(evidence, {}, str(out)) == 3
+    assert write_bundle(evidence, {}, str(out)) == 74
     assert list(tmp_path.iterdir()) == [tmp_path / "root"]
     assert capsys.readouterr().err == f"snddiag: cannot write {out}: No space left on device\n"
 
@@ -126,7 +127,7 @@ def test_missing_directory_is_one_line(
     evidence: Evidence, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "no" / "such" / "guest.tar.gz"
-    assert write_bundle(evidence, {}, str(out)) == 3
+    assert write_bundle(evidence, {}, str(out)) == 73
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "No such file or directory" in err
 
@@ -134,20 +135,25 @@ def test_missing_directory_is_one_line(
 def test_directory_as_output(
     evidence: Evidence, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert write_bundle(evidence, {}, str(tmp_path)) == 3
-    assert "is a directory" in capsys.readouterr().err
+    assert write_bundle(evidence, {}, str(tmp_path)) == 73
+    assert capsys.readouterr().err == f"snddiag: cannot write {tmp_path}: it is a directory\n"
 
 
-def test_file_mode_follows_the_umask(evidence: Evidence, tmp_path: Path) -> None:
+@pytest.mark.parametrize("umask", [0o000, 0o022, 0o077])
+def test_bundle_is_private_whatever_the_umask(
+    evidence: Evidence, tmp_path: Path, umask: int
+) -> None:
     out = tmp_path / "guest.tar.gz"
-    write_bundle(evidence, {}, str(out))
-    assert out.stat().st_mode & 0o777 == 0o666 & ~_umask()
-
-
-def _umask() -> int:
-    mask = os.umask(0o22)
-    os.umask(mask)
-    return mask
+    out.write_bytes(b"an older bundle, readable by all")
+    out.chmod(0o644)
+    previous = os.umask(umask)
+    try:
+        assert write_bundle(evidence, {}, str(out)) == 0
+        assert write_bundle(evidence, {}, str(tmp_path / "new.tar.gz")) == 0
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "new.tar.gz").stat().st_mode) == 0o600
 
 
 class _Stdout(io.TextIOWrapper):
