@@ -170,7 +170,9 @@ def link_target(root: Path, rel: str) -> str:
         os.close(located.parent)
     try:
         resolved = locate(root, rel)
-    except OSError:
+    except OSError as err:
+        if err.errno not in (errno.ENOENT, errno.ENOTDIR):
+            raise
         base = "/" if target.startswith("/") else posixpath.dirname(located.path)
         return posixpath.normpath(posixpath.join(base, target))
     os.close(resolved.parent)
