@@ -21,7 +21,7 @@ from typing import Union
 
 from snddiag.collect import tree
 from snddiag.collect.tree import NotRegularError
-from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
+from snddiag.evidence import Entry, Evidence, EvidenceError, Kind, NodeInfo, Status, check_key
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_COMMAND_BYTES = 8 * 1024 * 1024
@@ -280,38 +280,45 @@ def keep_lines(entry: Entry, pattern: str) -> Entry:
     return replace(entry, data=b"".join(lines), kept_lines=pattern)
 
 
+def _wanted(rel: str, evidence: Evidence) -> bool:
+    """Not read yet, and a safe key: a name or a kernel release from a tree may hold `..`,
+    a backslash or a NUL, and such a key could not be saved or read back."""
+    try:
+        key = check_key(rel.strip("/"))
+    except EvidenceError:
+        return False
+    return key not in evidence.entries
+
+
 def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> None:
     """Read every source below root into evidence; a key already present is not read again."""
     for source in sources:
         if isinstance(source, File):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 entry = read_file(root, source.path, source.max_bytes)
                 evidence.add(keep_lines(entry, source.keep) if source.keep else entry)
         elif isinstance(source, Glob):
             for rel in tree.expand(root, source.pattern):
-                if rel in evidence.entries:
-                    continue
                 # Directories (sysfs `power/`) and dangling links are not files; a FIFO or a
                 # device is recorded as one that could not be read.
-                if tree.kind_of(root, rel) not in (None, stat.S_IFDIR):
+                if _wanted(rel, evidence) and tree.kind_of(root, rel) not in (None, stat.S_IFDIR):
                     evidence.add(read_file(root, rel))
         elif isinstance(source, Link):
             for rel in tree.expand(root, source.path) if "*" in source.path else [source.path]:
-                key = rel.lstrip("/")
-                if key not in evidence.entries:
+                if _wanted(rel, evidence):
                     evidence.add(read_link(root, rel))
         elif isinstance(source, Node):
             for rel in tree.expand(root, source.pattern):
-                if rel not in evidence.entries:
+                if _wanted(rel, evidence):
                     evidence.add(read_node(root, rel))
         elif isinstance(source, Listing):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 evidence.add(read_listing(root, source.path))
         elif isinstance(source, Command):
             if f"cmd/{source.name}" not in evidence.entries:
                 evidence.add(run_command(source.name, source.argv, source.timeout_s))
         elif isinstance(source, Kmsg):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 evidence.add(read_kmsg(root, source.path))
         else:
             raise TypeError(f"unknown source {source!r}")

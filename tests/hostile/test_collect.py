@@ -196,3 +196,23 @@ def test_fifo_and_dev_fd_pipe_receive_a_bundle(small_tree: Path, tmp_path: Path)
     for data in received:
         assert b"console=ttyS0" in gzip.decompress(data)
     assert len(received) == 2
+
+
+@pytest.mark.parametrize("release", ["../../../../etc", "6.1\\..\\x", "a/../../b"])
+def test_names_that_are_not_safe_keys_are_left_out(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], release: str
+) -> None:
+    root = tmp_path / "tree"
+    (root / "proc" / "sys" / "kernel").mkdir(parents=True)
+    (root / "proc" / "sys" / "kernel" / "osrelease").write_text(release + "\n")
+    (root / "etc" / "modprobe.d").mkdir(parents=True)
+    (root / "etc" / "modprobe.d" / "odd\\name.conf").write_text("options virtio_snd x=1\n")
+    (root / "etc" / "modprobe.d" / "fine.conf").write_text("options virtio_snd y=1\n")
+    (root / "etc" / "modules.builtin").write_text("kernel/sound/virtio/virtio_snd.ko\n")
+    out = tmp_path / "odd.tar.gz"
+    assert run("--root", str(root), "collect", "-o", str(out)).returncode == 0
+    assert run("--root", str(root), "collect", "--dir", str(tmp_path / "snap")).returncode == 0
+    done = run("analyze", str(out), "--json")
+    assert done.returncode in (0, 1, 2, 3), done.stderr
+    assert "unsafe" not in done.stderr
+    assert b"y=1" in _members(out) and b"x=1" not in _members(out)
