@@ -6,8 +6,9 @@ links that climb out with `..`, link loops, FIFOs, sockets and device nodes. Res
 host they would make snddiag read this machine's files, block forever on a FIFO, or open one of
 this machine's devices. Here every component is opened relative to the directory before it
 (`openat` with `O_NOFOLLOW`), an absolute link target starts again at the root, `..` stops at the
-root, and more than MAX_LINKS links fail with ELOOP, as the kernel does. Nothing is opened for
-reading before `lstat` said it is a regular file. At `/` this is the kernel's own resolution.
+root, and more than MAX_LINKS links fail with ELOOP as in the kernel (so do more than MAX_STEPS
+components). Nothing is opened for reading before `lstat` said it is a regular file. At `/`
+this is the kernel's own resolution.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 MAX_LINKS = 40  # the kernel's MAXSYMLINKS
+# 40 links of 4 KiB each can spell 80,000 components ("d/../d/../"): in C a blink, in Python
+# most of a second per path. No real path or sysfs link comes near this many.
+MAX_STEPS = 1024
 _DIR = os.O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 _READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC
 
@@ -70,10 +74,13 @@ def locate(root: Path, rel: str, *, follow: bool = True) -> Located:
     """
     stack = [(os.open(root, _DIR & ~os.O_NOFOLLOW), "")]  # the root itself as the user named it
     pending = _parts(rel)[::-1]
-    links = 0
+    links = steps = 0
     kept = -1
     try:
         while pending:
+            steps += 1
+            if steps > MAX_STEPS:
+                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
             name = pending.pop()
             if name == "..":
                 if len(stack) > 1:

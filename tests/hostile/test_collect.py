@@ -216,3 +216,20 @@ def test_names_that_are_not_safe_keys_are_left_out(
     assert done.returncode in (0, 1, 2, 3), done.stderr
     assert "unsafe" not in done.stderr
     assert b"y=1" in _members(out) and b"x=1" not in _members(out)
+
+
+def test_links_spelling_eighty_thousand_components_end_quickly(tmp_path: Path) -> None:
+    root = tmp_path / "tree"
+    (root / "d").mkdir(parents=True)
+    (root / "real").mkdir()
+    previous = "real"
+    for n in range(39):
+        os.symlink("d/../" * 800 + previous, root / f"l{n}")  # 4 KiB, as long as a link gets
+        previous = f"l{n}"
+    for top in ("proc", "sys", "etc", "lib", "usr", "boot", "dev", "run"):
+        os.symlink(previous, root / top)
+    started = time.monotonic()
+    done = run("--root", str(root), "collect", "-o", str(tmp_path / "out.tar.gz"))
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 5
+    assert b"Too many levels of symbolic links" in _members(tmp_path / "out.tar.gz")
