@@ -43,8 +43,8 @@ def code_for(err: OSError) -> ExitCode:
     return ExitCode.IO_ERROR if err.errno in _IO_ERRNOS else ExitCode.CANNOT_CREATE
 
 
-def _failure(path: Path, err: OSError, code: int | None = None) -> OutputError:
-    return OutputError(f"cannot write {path}: {err.strerror or err}", code or code_for(err))
+def _failure(path: Path, err: OSError, code: int) -> OutputError:
+    return OutputError(f"cannot write {path}: {err.strerror or err}", code)
 
 
 def _refusal(path: Path, what: str) -> OutputError:
@@ -72,7 +72,8 @@ def write_output(path: Path, write: Callable[[IO[bytes]], None]) -> None:
     elif not stat.S_ISLNK(here.st_mode):
         raise _refusal(path, f"it is {describe(here.st_mode)}")
     elif stat.S_ISREG(there.st_mode):
-        raise _refusal(path, "it is a symbolic link to a file; not followed (name the file)")
+        hint = "name the file itself, or use -o - for stdout"
+        raise _refusal(path, f"it is a symbolic link to a file; not followed ({hint})")
     else:
         raise _refusal(path, f"it is a symbolic link to {describe(there.st_mode)}")
 

@@ -315,7 +315,11 @@ def test_reader_that_goes_away_is_an_io_error(
 @pytest.mark.parametrize(
     ("target", "message"),
     [
-        ("file", "it is a symbolic link to a file; not followed (name the file)"),
+        (
+            "file",
+            "it is a symbolic link to a file; not followed "
+            "(name the file itself, or use -o - for stdout)",
+        ),
         ("missing", "it is a symbolic link to nothing; not followed"),
         ("dir", "it is a symbolic link to a directory"),
     ],
