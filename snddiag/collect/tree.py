@@ -80,7 +80,7 @@ def locate(root: Path, rel: str, *, follow: bool = True) -> Located:
         while pending:
             steps += 1
             if steps > MAX_STEPS:
-                raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+                raise _loop()
             name = pending.pop()
             if name == "..":
                 if len(stack) > 1:
@@ -91,7 +91,7 @@ def locate(root: Path, rel: str, *, follow: bool = True) -> Located:
             if stat.S_ISLNK(info.st_mode) and (follow or pending):
                 links += 1
                 if links > MAX_LINKS:
-                    raise OSError(errno.ELOOP, os.strerror(errno.ELOOP))
+                    raise _loop()
                 target = os.readlink(name, dir_fd=top)
                 if target.startswith("/"):
                     while len(stack) > 1:
