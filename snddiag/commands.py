@@ -61,7 +61,7 @@ def _check_new_directory(directory: Path) -> None:
 
     try:
         mode = os.lstat(directory).st_mode
-        empty = not stat.S_ISDIR(mode) or not any(directory.iterdir())
+        crowded = stat.S_ISDIR(mode) and any(directory.iterdir())
     except FileNotFoundError:
         return
     except OSError as err:
@@ -72,7 +72,7 @@ def _check_new_directory(directory: Path) -> None:
             f"cannot write {directory}: it is {describe(mode)}; give a new directory",
             ExitCode.CANNOT_CREATE,
         )
-    if not empty:
+    if crowded:
         raise CommandError(
             f"{directory} exists and is not empty; give a new directory", ExitCode.CANNOT_CREATE
         )
