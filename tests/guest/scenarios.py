@@ -297,6 +297,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
         "busy": f"{HOLD_PLAYBACK} sleep 2; {PLAY} --only playback; wait",
     },
     "play-wav-no-play": {"json": '"$PYTHON" -m snddiag --json'},
+    "play-backend-broken": {"play": PLAY},
     "play-none": {
         "play": PLAY,
         # What --play will add to a run: the diagnosis alone, then the data path alone.
@@ -321,6 +322,18 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         description="play-wav running only the diagnosis: nothing may reach the host file",
         qemu_args=VIRTIO_PCI_WAV,
         expect_rules=HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-backend-broken",
+        description="healthy-pci whose wav backend cannot open its file: QEMU logs 'Could not "
+        "create a backend for voice' and the device never moves either pointer",
+        qemu_args=(
+            "-device",
+            "virtio-sound-pci,audiodev=snd0",
+            "-audiodev",
+            "wav,id=snd0,path=/nonexistent/snddiag-lab.wav",
+        ),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
