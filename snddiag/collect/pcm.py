@@ -17,7 +17,7 @@ import fcntl
 import os
 import select
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
@@ -25,6 +25,7 @@ from pathlib import Path
 from snddiag.collect import pcm_abi as abi
 from snddiag.collect import tone
 from snddiag.collect.pcm_open import PcmError, open_pcm
+from snddiag.collect.pcm_pointer import PointerWatch, measure_rate, stall_reason
 
 STALL_S = 2.0
 """A pointer that has not moved this long after the start never will."""
@@ -97,23 +98,6 @@ class Setup:
     @property
     def frame_bytes(self) -> int:
         return self.sample_bytes * self.channels
-
-
-def measure_rate(samples: Sequence[tuple[float, int]]) -> float | None:
-    """Frames per second from (monotonic time, hw_ptr) samples.
-
-    The pointer moves in steps (virtio-snd: a period per completed message, which QEMU
-    completes on its 10 ms audio timer), so each step is timed when first seen and the rate is
-    the least-squares slope through the steps: one early or late step moves it little. None
-    with fewer than three steps or less than 0.2 s between the first and the last."""
-    steps = [samples[i] for i in range(1, len(samples)) if samples[i][1] != samples[i - 1][1]]
-    if len(steps) < 3 or steps[-1][0] - steps[0][0] < 0.2:
-        return None
-    mean_t = sum(t for t, _ in steps) / len(steps)
-    mean_p = sum(p for _, p in steps) / len(steps)
-    spread = sum((t - mean_t) ** 2 for t, _ in steps)
-    slope = sum((t - mean_t) * (p - mean_p) for t, p in steps) / spread
-    return round(slope, 1) if slope > 0 else None
 
 
 def _ioctl(fd: int, request: int, arg: bytearray | None = None) -> None:
@@ -192,34 +176,6 @@ def status(fd: int) -> abi.Status:
     return abi.unpack_status(raw)
 
 
-class _Watch:
-    """The pointer's story: frames moved, samples for the rate, the largest delay, the state."""
-
-    def __init__(self, first: abi.Status, clock: Callable[[], float]) -> None:
-        self.clock = clock
-        self.started = clock()
-        self.last = first
-        self.moved = 0
-        self.max_delay = first.delay
-        self.samples: list[tuple[float, int]] = [(self.started, first.hw_ptr)]
-
-    def update(self, now: abi.Status) -> None:
-        if now.hw_ptr > self.last.hw_ptr:
-            self.moved += now.hw_ptr - self.last.hw_ptr
-        self.max_delay = max(self.max_delay, now.delay)
-        self.last = now
-        self.samples.append((self.clock(), now.hw_ptr))
-
-    def elapsed(self) -> float:
-        return self.clock() - self.started
-
-
-def _stalled(watch: _Watch, total: int, verb: str) -> str:
-    if watch.moved == 0:
-        return f"the device never {verb} a frame"
-    return f"the device {verb} only {watch.moved} of {total} frames in {watch.elapsed():.1f} s"
-
-
 def _recover(fd: int, exc: OSError, restart: bool) -> None:
     """After EPIPE (an xrun): prepare again, and for capture start again."""
     if exc.errno != errno.EPIPE:
@@ -229,15 +185,15 @@ def _recover(fd: int, exc: OSError, restart: bool) -> None:
         _ioctl(fd, abi.SNDRV_PCM_IOCTL_START)
 
 
-def _write_tone(fd: int, setup: Setup, seconds: float) -> tuple[int, int, _Watch, str | None]:
+def _write_tone(fd: int, setup: Setup, seconds: float) -> tuple[int, int, PointerWatch, str | None]:
     frames = round(setup.rate_hz * seconds)
-    # virtio_snd hands the device whole periods only (6.8+ sends a period once the application
-    # has written all of it): a partial last period is never played and the drain never ends.
+    # Seen with virtio_snd on 6.12: the device is handed whole periods only, so a partial last
+    # period is never played and the drain never ends. Pad the tone with silence to a period.
     period = setup.period_frames or 1
     total = -(-frames // period) * period
     samples = tone.sine(setup.rate_hz, frames) + [0.0] * (total - frames)
     data = tone.encode(samples, setup.format, setup.channels)
-    watch = _Watch(status(fd), time.monotonic)
+    watch = PointerWatch(status(fd), time.monotonic)
     poller = select.poll()
     poller.register(fd, select.POLLOUT)
     written = xruns = 0
@@ -248,7 +204,7 @@ def _write_tone(fd: int, setup: Setup, seconds: float) -> tuple[int, int, _Watch
             return written, xruns, watch, None
         elapsed = watch.elapsed()
         if (watch.moved == 0 and elapsed > STALL_S) or elapsed > seconds + GRACE_S:
-            return written, xruns, watch, _stalled(watch, total, "consumed")
+            return written, xruns, watch, stall_reason(watch.moved, total, elapsed, "consumed")
         if written < total:
             try:
                 written += os.write(fd, data[written * setup.frame_bytes :]) // setup.frame_bytes
@@ -267,10 +223,12 @@ def _write_tone(fd: int, setup: Setup, seconds: float) -> tuple[int, int, _Watch
             time.sleep(POLL_MS / 1000)
 
 
-def _read_second(fd: int, setup: Setup, seconds: float) -> tuple[bytes, int, _Watch, str | None]:
+def _read_second(
+    fd: int, setup: Setup, seconds: float
+) -> tuple[bytes, int, PointerWatch, str | None]:
     total = round(setup.rate_hz * seconds)
     _ioctl(fd, abi.SNDRV_PCM_IOCTL_START)
-    watch = _Watch(status(fd), time.monotonic)
+    watch = PointerWatch(status(fd), time.monotonic)
     poller = select.poll()
     poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
@@ -279,7 +237,12 @@ def _read_second(fd: int, setup: Setup, seconds: float) -> tuple[bytes, int, _Wa
         watch.update(status(fd))
         elapsed = watch.elapsed()
         if (watch.moved == 0 and elapsed > STALL_S) or elapsed > seconds + GRACE_S:
-            return b"".join(chunks), xruns, watch, _stalled(watch, total, "delivered")
+            return (
+                b"".join(chunks),
+                xruns,
+                watch,
+                stall_reason(watch.moved, total, elapsed, "delivered"),
+            )
         try:
             chunk = os.read(fd, (total - got) * setup.frame_bytes)
             chunks.append(chunk)

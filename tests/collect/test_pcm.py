@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from snddiag.collect import data_path, pcm
+from snddiag.collect import pcm_abi as abi
 from snddiag.collect.pcm import Outcome
 from snddiag.collect.pcm_open import (
     PcmError,
@@ -20,6 +21,7 @@ from snddiag.collect.pcm_open import (
     open_pcm,
     permission_reason,
 )
+from snddiag.collect.pcm_pointer import PointerWatch, measure_rate, stall_reason
 
 # ---- the rate from (time, hw_ptr) samples
 
@@ -38,26 +40,69 @@ def _periods(
 
 
 def test_a_device_at_48_khz_measures_48_khz() -> None:
-    assert pcm.measure_rate(_periods(48000, 960, 50)) == pytest.approx(48000, rel=0.01)
+    assert measure_rate(_periods(48000, 960, 50)) == pytest.approx(48000, rel=0.01)
 
 
 def test_a_slow_device_measures_slow() -> None:
-    assert pcm.measure_rate(_periods(45600, 960, 50)) == pytest.approx(45600, rel=0.01)
+    assert measure_rate(_periods(45600, 960, 50)) == pytest.approx(45600, rel=0.01)
 
 
 def test_poll_jitter_moves_the_rate_by_less_than_a_percent() -> None:
-    measured = pcm.measure_rate(_periods(48000, 1024, 47, jitter_s=0.004))
+    measured = measure_rate(_periods(48000, 1024, 47, jitter_s=0.004))
     assert measured == pytest.approx(48000, rel=0.01)
 
 
+def test_after_an_xrun_the_longest_run_of_the_pointer_counts() -> None:
+    before = _periods(48000, 960, 10)
+    after = [(t + 0.3, p) for t, p in _periods(48000, 960, 40)]
+    assert measure_rate(before + after) == pytest.approx(48000, rel=0.01)
+
+
 def test_a_stalled_pointer_has_no_rate() -> None:
-    assert pcm.measure_rate([(n * 0.005, 0) for n in range(400)]) is None
+    assert measure_rate([(n * 0.005, 0) for n in range(400)]) is None
 
 
 def test_one_step_or_a_short_run_has_no_rate() -> None:
-    assert pcm.measure_rate([(0.0, 0), (0.02, 960), (0.5, 960)]) is None
-    assert pcm.measure_rate([(0.0, 0), (0.02, 960), (0.04, 1920), (0.06, 2880)]) is None
-    assert pcm.measure_rate([]) is None
+    assert measure_rate([(0.0, 0), (0.02, 960), (0.5, 960)]) is None
+    assert measure_rate([(0.0, 0), (0.02, 960), (0.04, 1920), (0.06, 2880)]) is None
+    assert measure_rate([]) is None
+
+
+# ---- the pointer's story, and why a run that ran out of time failed
+
+
+def _status(hw_ptr: int, delay: int, state: int = abi.STATE_RUNNING) -> abi.Status:
+    return abi.Status(
+        state, appl_ptr=hw_ptr + delay, hw_ptr=hw_ptr, delay=delay, avail=0, avail_max=0
+    )
+
+
+def test_the_watch_counts_frames_moved_and_the_largest_delay() -> None:
+    ticks = iter([0.0, 0.02, 0.04, 0.06, 0.08])
+    watch = PointerWatch(_status(0, 3840), lambda: next(ticks))
+    for ptr, delay in [(960, 6720), (960, 7680), (1920, 6720)]:
+        watch.update(_status(ptr, delay))
+    assert watch.moved == 1920
+    assert watch.max_delay == 7680
+    assert watch.samples == [(0.0, 0), (0.02, 960), (0.04, 960), (0.06, 1920)]
+    assert watch.elapsed() == 0.08
+    assert watch.last.state_name == "running"
+
+
+def test_a_pointer_going_back_after_prepare_adds_nothing() -> None:
+    watch = PointerWatch(_status(4800, 0), lambda: 0.0)
+    watch.update(_status(960, 0))
+    watch.update(_status(1920, 0))
+    assert watch.moved == 960
+
+
+def test_stall_reasons_say_what_the_device_did() -> None:
+    assert stall_reason(0, 48000, 2.0, "consumed") == "the device never consumed a frame"
+    assert stall_reason(0, 48000, 2.0, "delivered") == "the device never delivered a frame"
+    assert (
+        stall_reason(47104, 48000, 3.04, "consumed")
+        == "the device consumed only 47104 of 48000 frames in 3.0 s"
+    )
 
 
 # ---- why a node could not be opened
