@@ -39,7 +39,8 @@ PREFERRED_FORMATS = tuple(abi.FORMATS)
 # A 20 ms period, so that a second is a whole number of them; 1024 frames otherwise.
 PERIOD_MS = 20
 PERIOD_FRAMES = (1024,)
-# 8 x 20 ms: a loaded TCG guest can stall past 80 ms and underrun a 4-period buffer.
+# 8 x 20 ms: a TCG guest on a loaded host stalls past 80 ms (an underrun with 4 periods was
+# seen in the lab); the run lasts as long whatever the buffer.
 PERIODS = (8, 4)
 
 

@@ -3,19 +3,24 @@ a run that ran out of time failed. Pure: fed with `pcm_abi.Status` samples."""
 
 from __future__ import annotations
 
+import statistics
 from collections.abc import Callable, Sequence
 
 from snddiag.collect import pcm_abi as abi
+
+PAIR_S = 0.25
+"""Steps closer than this are too noisy to pair for a slope."""
 
 
 def measure_rate(samples: Sequence[tuple[float, int]]) -> float | None:
     """Frames per second from (monotonic time, hw_ptr) samples.
 
     The pointer moves in steps (virtio-snd: a period per completed message, which QEMU
-    completes on its 10 ms audio timer), so each step is timed when first seen and the rate is
-    the least-squares slope through the steps: one early or late step moves it little. After an
-    xrun the prepare sets the pointer back to 0: only the longest run without that counts.
-    None with fewer than three steps or less than 0.2 s between the first and the last."""
+    completes on its 10 ms audio timer), each timed when first seen. A starved guest sees steps
+    late and a starved QEMU consumes in bursts, so the rate is the median slope between steps at
+    least PAIR_S apart (Theil-Sen): bursts and late sightings are outliers, not the answer.
+    After an xrun the prepare sets the pointer back to 0: only the longest run without that
+    counts. None when the steps span less than PAIR_S."""
     runs: list[list[tuple[float, int]]] = [[]]
     for before, now in zip(samples, samples[1:]):
         if now[1] < before[1]:
@@ -23,12 +28,13 @@ def measure_rate(samples: Sequence[tuple[float, int]]) -> float | None:
         elif now[1] > before[1]:
             runs[-1].append(now)
     steps = max(runs, key=lambda r: r[-1][0] - r[0][0] if r else -1.0)
-    if len(steps) < 3 or steps[-1][0] - steps[0][0] < 0.2:
-        return None
-    mean_t = sum(t for t, _ in steps) / len(steps)
-    mean_p = sum(p for _, p in steps) / len(steps)
-    spread = sum((t - mean_t) ** 2 for t, _ in steps)
-    return round(sum((t - mean_t) * (p - mean_p) for t, p in steps) / spread, 1)
+    slopes = [
+        (p1 - p0) / (t1 - t0)
+        for i, (t0, p0) in enumerate(steps)
+        for t1, p1 in steps[i + 1 :]
+        if t1 - t0 >= PAIR_S
+    ]
+    return round(statistics.median(slopes), 1) if slopes else None
 
 
 class PointerWatch:

@@ -58,6 +58,12 @@ def test_after_an_xrun_the_longest_run_of_the_pointer_counts() -> None:
     assert measure_rate(before + after) == pytest.approx(48000, rel=0.01)
 
 
+def test_a_burst_at_the_start_does_not_move_the_rate() -> None:
+    # A starved guest sees five periods at once, then the device's steady pace.
+    steady = [(0.1 + t, 4800 + p) for t, p in _periods(48000, 960, 45)]
+    assert measure_rate([(0.0, 0), (0.1, 4800), *steady]) == pytest.approx(48000, rel=0.01)
+
+
 def test_a_stalled_pointer_has_no_rate() -> None:
     assert measure_rate([(n * 0.005, 0) for n in range(400)]) is None
 

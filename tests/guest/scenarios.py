@@ -286,15 +286,17 @@ SOUND_NODES_TO_AUDIO = (
 )
 
 PLAY = '"$PYTHON" -m snddiag.collect.data_path'
-# Holds the playback PCM open for a few seconds, as a sound server would.
+# Holds the playback PCM open for a while, as a sound server would; the test waits until it
+# holds it (a Python start in a TCG guest on a loaded host takes seconds), then stops it.
 HOLD_PLAYBACK = (
     '"$PYTHON" -c "import os, time; fd = os.open(\'/dev/snd/pcmC0D0p\', os.O_RDWR);'
-    ' time.sleep(6)" &'
+    " open('/tmp/held', 'w').close(); time.sleep(60)\" & holder=$!;"
+    " for i in $(seq 300); do [ -e /tmp/held ] && break; sleep 0.1; done;"
 )
 PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-wav": {
         "play": f"{PLAY}",
-        "busy": f"{HOLD_PLAYBACK} sleep 2; {PLAY} --only playback; wait",
+        "busy": f"{HOLD_PLAYBACK} {PLAY} --only playback; kill $holder",
     },
     "play-wav-no-play": {"json": '"$PYTHON" -m snddiag --json'},
     "play-backend-broken": {"play": PLAY},

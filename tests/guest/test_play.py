@@ -111,9 +111,17 @@ def _ok_at_48k(side: dict[str, Any], moved: str, done: str) -> None:
         "S16_LE",
         2,
     )
-    assert side[done] == side[moved] == 48000
+    assert side[done] == 48000
+    # The device may deliver a period more while the last status is taken.
+    assert 48000 <= side[moved] <= 48000 + 2 * 960
     assert side["xruns"] == 0
-    assert side["measured_rate_hz"] == pytest.approx(48000, rel=0.03)
+    assert side["measured_rate_hz"] is not None
+
+
+def _rate_is_48k(side: dict[str, Any]) -> None:
+    # TCG guests on a shared 2-core host see the pointer late or in bursts: playback read
+    # 47.6-48.8 kHz at load averages of 8-12, 47.9-48.1 kHz on a quiet host.
+    assert side["measured_rate_hz"] == pytest.approx(48000, rel=0.05)
 
 
 @play_scenarios()
@@ -126,7 +134,9 @@ def test_play_guest_is_what_the_scenario_says(play_scenario: Scenario, play_run:
 
 @play_scenarios("play-wav")
 def test_the_tone_arrives_in_the_host_file(play_scenario: Scenario, play_run: PlayRun) -> None:
-    _ok_at_48k(_doc(play_run)["playback"], "frames_consumed", "frames_written")
+    playback = _doc(play_run)["playback"]
+    _ok_at_48k(playback, "frames_consumed", "frames_written")
+    _rate_is_48k(playback)
     samples, rate = _wav_first_channel(play_run.wav)
     # QEMU resamples to the audiodev's own rate (44100 Hz unless out.frequency is set); 0.99 to
     # 1.00 s of the second arrived in the lab's runs.
@@ -170,9 +180,10 @@ def test_a_device_that_never_answers_ends_in_seconds(
     assert capture["reason"] == "the device never delivered a frame"
     assert playback["frames_consumed"] == capture["frames_delivered"] == 0
     assert playback["frames_written"] > 0  # the buffer filled, then nothing moved
-    # STALL_S after the start, plus closing a stream the device never served.
-    assert playback["elapsed_s"] < STALL_S + 1.5
-    assert capture["elapsed_s"] < STALL_S + 1.5
+    # STALL_S after the start, plus closing a stream the device never served (1.7 s on a
+    # loaded host).
+    assert playback["elapsed_s"] < STALL_S + 3.0
+    assert capture["elapsed_s"] < STALL_S + 3.0
     assert play_run.run.commands["play"].exit_code == 1
 
 
@@ -190,17 +201,24 @@ def test_the_none_backend_plays_and_records_silence(
 ) -> None:
     doc = _doc(play_run)
     _ok_at_48k(doc["playback"], "frames_consumed", "frames_written")
+    _rate_is_48k(doc["playback"])
     _ok_at_48k(doc["capture"], "frames_delivered", "frames_read")
     assert doc["capture"]["peak_dbfs"] is None  # digital silence
+    # Capture's rate is not held to 48 kHz here: QEMU's rate control hands over the samples a
+    # stalled QEMU missed at once, so on a loaded host one second read 74 kHz (48.0 kHz quiet).
 
 
 @play_scenarios("play-none")
 def test_the_data_path_adds_a_few_seconds(play_scenario: Scenario, play_run: PlayRun) -> None:
+    # In-process (what --play adds to a run): a second each way, start-up and close, bounded by
+    # the stall and grace limits. 2.6-3.5 s were seen.
+    seconds = _doc(play_run)["seconds"]
+    assert 2.0 <= seconds <= 2 * (1.0 + GRACE_S) + 2.0
+    # As its own process, the interpreter's start in a TCG guest comes on top (4.5-9.5 s seen).
     line = play_run.run.commands["timing"].stdout.strip()
     m = re.fullmatch(r"diagnosis_ms=(\d+) play_ms=(\d+)", line)
     assert m, line
-    # A second each way plus start-up and close; bounded by the stall and grace limits.
-    assert 2000 <= int(m.group(2)) <= 2 * (1000 * (1.0 + GRACE_S)) + 3000, line
+    assert int(m.group(2)) >= 2000, line
 
 
 @play_scenarios("play-no-card")
