@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 
 def module_name(path: str) -> str:
@@ -16,7 +16,7 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
     """`kernel/sound/virtio/virtio_snd.ko.xz: kernel/sound/core/snd-pcm.ko.xz ...` -> name: path."""
     found: dict[str, str] = {}
     odd: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         path, sep, _deps = line.partition(":")
         if not sep or ".ko" not in path:
             if line.strip():
@@ -27,7 +27,7 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
 
 
 def parse_modules_builtin(text: str) -> Parsed[frozenset[str]]:
-    names = {module_name(line.strip()) for line in text.splitlines() if ".ko" in line}
+    names = {module_name(line.strip()) for line in lines_of(text) if ".ko" in line}
     return Parsed(frozenset(names))
 
 
@@ -35,7 +35,7 @@ def parse_modules_alias(text: str) -> Parsed[dict[str, tuple[str, ...]]]:
     """`alias virtio:d00000019v* virtio_snd` -> module: its aliases."""
     aliases: dict[str, list[str]] = {}
     odd: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         cols = line.split()
         if len(cols) == 3 and cols[0] == "alias":
             aliases.setdefault(cols[2].replace("-", "_"), []).append(cols[1])
