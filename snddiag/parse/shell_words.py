@@ -31,6 +31,8 @@ _DOUBLE_ESCAPE = re.compile(r'\\(["\\])')
 
 
 def _unquote(word: str) -> str:
+    if '"' not in word and "\\" not in word:
+        return word.replace("'", "")  # single quotes only: each one opens or closes a literal
     parts: list[str] = []
     for piece in _PIECE.finditer(word):
         kind = piece.lastgroup or "plain"
