@@ -1,0 +1,19 @@
+"""snddiag.pyz: snddiag and its shipped rules in one file (`python3 snddiag.pyz`).
+
+The distribution's PyYAML, rich and pyudev are used where they are installed: the pure-Python
+copies in this archive's _vendor/ come last on sys.path and only stand in for what does not
+import. psutil is compiled and not in here; snddiag reads /proc first anyway.
+Built by packaging/zipapp/build, which pins the copies.
+"""
+
+import os
+import sys
+
+if sys.version_info < (3, 9):  # noqa: UP036 - an older python3 gets a message, not a SyntaxError
+    sys.exit(f"snddiag needs Python 3.9 or newer; this is {sys.version.split()[0]}")
+
+sys.path.append(os.path.join(os.path.dirname(__file__), "_vendor"))
+
+from snddiag.cli import main_entry
+
+main_entry()
