@@ -1,6 +1,7 @@
 """snddiag.pyz in real guests: a bare interpreter (`python3 -I -S`: only the archive's copies of
 PyYAML, rich and pyudev, no psutil), $PYTHON with its site packages, and Debian's python3 with
-Debian's libraries, each reach the installed tool's verdict in the same boot (lab.PYZ_COMMANDS).
+Debian's libraries, each reach the installed tool's verdict in the same boot (lab.PYZ_COMMANDS),
+and so does the README's first command for Debian (Debian's python3 -m snddiag, empty environment).
 
 The healthy guest then starts the real systemd-udevd, which writes its database for the sound
 devices, and the udev records snddiag reads from sysfs and /run/udev/data are compared with
@@ -21,7 +22,7 @@ from .lab import GuestRun, LabError
 from .scenarios import BY_NAME
 
 PYZ_SCENARIOS = ("healthy-pci", "legacy-mmio")
-RUNS = ("pyz-bare", "pyz-site", "pyz-distro")
+RUNS = ("pyz-bare", "pyz-site", "pyz-distro", "readme-debian")
 
 _UDEV_PAIR = """
 import json, pathlib, pyudev
@@ -40,10 +41,14 @@ UDEV_AGREEMENT = (
     " && udevadm settle --timeout=60"
     f' && "$PYTHON" -c {shlex.quote(_UDEV_PAIR)}'
 )
+STOCK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 LIBRARIES = ("yaml", "rich", "psutil", "pyudev")
 _WHERE = f"import {', '.join(LIBRARIES)}; print({', '.join(m + '.__file__' for m in LIBRARIES)})"
 COMMANDS = {
     **lab.PYZ_COMMANDS,
+    # The README's first command on Debian: Debian's python3 and python3-* packages, nothing
+    # from this environment.
+    "readme-debian": f'cd "$REPO" && env -i PATH={STOCK_PATH} python3 -m snddiag --json',
     "bare-yaml": '"$PYTHON" -I -S -c "import yaml"',
     "distro-libraries": f"{lab.DISTRO_PYTHON} -I -c {shlex.quote(_WHERE)}",
     "udev-agreement": UDEV_AGREEMENT,
@@ -88,7 +93,7 @@ def _verdict(doc: dict[str, Any]) -> tuple[str, int, list[str]]:
 
 @by_scenario
 @pytest.mark.parametrize("command", RUNS)
-def test_pyz_gives_the_installed_tools_verdict(
+def test_each_way_to_run_gives_the_installed_tools_verdict(
     pyz_runs: dict[str, GuestRun | LabError], pyz_scenario: str, command: str
 ) -> None:
     run = _run(pyz_runs, pyz_scenario)
