@@ -9,8 +9,10 @@ Built by packaging/zipapp/build, which pins the copies.
 import os
 import sys
 
-if sys.version_info < (3, 9):  # noqa: UP036 - an older python3 gets a message, not a SyntaxError
-    sys.exit(f"snddiag needs Python 3.9 or newer; this is {sys.version.split()[0]}")
+# An older python3 gets one line and the usage exit code (1 would read as "warnings only").
+if sys.version_info < (3, 9):  # noqa: UP036
+    sys.stderr.write(f"snddiag needs Python 3.9 or newer; this is {sys.version.split()[0]}\n")
+    sys.exit(64)
 
 sys.path.append(os.path.join(os.path.dirname(__file__), "_vendor"))
 
