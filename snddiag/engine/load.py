@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import yaml
 
@@ -317,14 +318,29 @@ def load_rule(path: Path) -> Rule:
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(
-        p for p in directory.rglob("*.yaml") if not p.name.endswith(".test.yaml") and p.is_file()
-    )
+    # A walk over iterdir(), not rglob(): it also lists the rules inside snddiag.pyz, where
+    # `directory` is a zipfile.Path (which has no rglob before Python 3.12).
+    found: list[Path] = []
+    for p in directory.iterdir():
+        if p.is_dir():
+            found += rule_files(p)
+        elif p.name.endswith(".yaml") and not p.name.endswith(".test.yaml") and p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: str(p).split("/"))
+
+
+def _shipped_rules() -> Path:
+    if SHIPPED_RULES.is_dir():
+        return SHIPPED_RULES
+    if SOURCE_TREE_RULES.is_dir():
+        return SOURCE_TREE_RULES
+    # In snddiag.pyz the rules are archive members: a zipfile.Path, read in place. It has what
+    # this module uses of a Path (iterdir, is_dir, is_file, name, read_text, str).
+    return cast(Path, resources.files("snddiag") / "rules")
 
 
 def default_rule_dirs() -> list[Path]:
-    shipped = SHIPPED_RULES if SHIPPED_RULES.is_dir() else SOURCE_TREE_RULES
-    dirs = [shipped]
+    dirs = [_shipped_rules()]
     if SITE_RULES.is_dir():
         dirs.append(SITE_RULES)
     return dirs
