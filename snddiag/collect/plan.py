@@ -76,6 +76,7 @@ ALSA: tuple[Source, ...] = (
 # 36 bytes of the FADT are its header; root only).
 HOST_IDENTITY: tuple[Source, ...] = (
     Listing("sys/class/dmi/id"),
+    Listing("proc/device-tree"),  # node names: crosvm's serial ports are U6_16550A@...
     File("proc/cpuinfo", keep=r"^flags\s"),
     File("sys/hypervisor/type"),
     File("sys/firmware/acpi/tables/FACP", max_bytes=36),

@@ -27,6 +27,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "sys/class/dmi/id/*",
         "sys/class/dmi/id",
         "proc/device-tree/compatible",
+        "proc/device-tree",
         "sys/firmware/acpi/tables/FACP",
         "proc/cpuinfo",
         "sys/hypervisor/type",

@@ -85,6 +85,7 @@ class Seen:
     hypervisor_source: str | None
     cpu_flag: bool | None
     mmio_only: bool
+    dt_nodes: tuple[str, ...]
 
 
 def _dmi_present(evidence: Evidence, log: str | None) -> bool | None:
@@ -128,6 +129,7 @@ def identify(evidence: Evidence, virtio: Virtio, log: str | None) -> Seen:
         hypervisor_source=hypervisor_source,
         cpu_flag=parse_cpu_hypervisor_flag(cpuinfo).value if cpuinfo is not None else None,
         mmio_only=bool(devices) and all(d.transport == "mmio" for d in devices),
+        dt_nodes=evidence.listing("proc/device-tree") or (),
     )
 
 
@@ -153,7 +155,11 @@ def recognise_vmm(
     if by_vendor is not None:
         return by_vendor, "dmi"
     if compatible and "linux,dummy-virt" in compatible:
-        return "qemu", "device-tree"  # arm virt with a direct kernel boot: no firmware, no DMI
+        # QEMU's arm virt with a direct kernel boot (no firmware, no DMI); crosvm writes the
+        # same root compatible but names its serial ports U6_16550A@ADDR (aarch64/src/fdt.rs).
+        if any(node.startswith("U6_16550A@") for node in seen.dt_nodes):
+            return "crosvm", "device-tree"
+        return "qemu", "device-tree"
     if seen.mmio_only:
         return "qemu", "virtio-mmio"  # microvm: no SMBIOS tables, only virtio-mmio devices
     if seen.hypervisor:

@@ -89,3 +89,12 @@ def test_nothing_read_tells_nothing() -> None:
     evidence = evidence_of()
     host = build_host(evidence, build_virtio(evidence), None)
     assert (host.vmm, host.vmm_source, host.dmi_present, host.hypervisor) == (None,) * 4
+
+
+def test_crosvm_by_its_device_tree_nodes() -> None:
+    evidence = evidence_of(
+        {"proc/device-tree/compatible": "linux,dummy-virt\x00"},
+        listings={"proc/device-tree": ("U6_16550A@3f8", "chosen", "cpus", "pci", "psci")},
+    )
+    host = build_host(evidence, build_virtio(evidence), None)
+    assert (host.vmm, host.vmm_source, host.offers_virtio_sound) == ("crosvm", "device-tree", "yes")
