@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
-from snddiag.evidence import MANIFEST_NAME, EvidenceError, load_directory, save_directory
+from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
 
 
@@ -16,6 +16,30 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = ExitCode.INCOMPLETE) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _refuse_directories(bundles: list[Path]) -> None:
+    """A directory given as a bundle: a snapshot is read with --root, a system with snddiag's."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    for path in bundles:
+        if path.is_dir():
+            hint = "analyze --root" if (path / MANIFEST_NAME).is_file() else "--root"
+            raise CommandError(
+                f"{path}: a directory, not a bundle: use `snddiag {hint} {path}`", ExitCode.USAGE
+            )
+
+
+def _refuse_snapshot(root: Path) -> None:
+    """--root DIR reads a system's files; a snapshot directory is read by analyze --root."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    if (root / MANIFEST_NAME).is_file():
+        raise CommandError(
+            f"--root {root}: this is a snapshot ({MANIFEST_NAME}): "
+            f"use `snddiag analyze --root {root}`",
+            ExitCode.USAGE,
+        )
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
@@ -49,12 +73,8 @@ def diagnose_live(args: argparse.Namespace) -> int:
     root = args.root or Path("/")
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
-    if args.root is not None and (args.root / MANIFEST_NAME).is_file():
-        raise CommandError(
-            f"--root {args.root}: this is a snapshot ({MANIFEST_NAME}): "
-            f"use `snddiag analyze --root {args.root}`",
-            ExitCode.USAGE,
-        )
+    if args.root is not None:
+        _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None)
     return _report(diagnose(evidence, rules).document, args)
 
@@ -86,6 +106,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
+    _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
@@ -96,20 +117,9 @@ def analyze_command(args: argparse.Namespace) -> int:
         return _report(diagnose(evidence, rules).document, args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
-    _refuse_directories(args.bundles)
     from snddiag.bundle.analyze import analyze_bundles
 
     return analyze_bundles(args, rules)
-
-
-def _refuse_directories(bundles: list[Path]) -> None:
-    """A directory given as a bundle: a snapshot is read with --root, a system with snddiag's."""
-    for path in bundles:
-        if path.is_dir():
-            hint = "analyze --root" if (path / MANIFEST_NAME).is_file() else "--root"
-            raise CommandError(
-                f"{path}: a directory, not a bundle: use `snddiag {hint} {path}`", ExitCode.USAGE
-            )
 
 
 def rules_command(args: argparse.Namespace) -> int:
