@@ -23,6 +23,30 @@ class CommandError(Exception):
         self.code = code
 
 
+def _refuse_directories(bundles: list[Path]) -> None:
+    """A directory given as a bundle: a snapshot is read with --root, a system with snddiag's."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    for path in bundles:
+        if path.is_dir():
+            hint = "analyze --root" if (path / MANIFEST_NAME).is_file() else "--root"
+            raise CommandError(
+                f"{path}: a directory, not a bundle: use `snddiag {hint} {path}`", ExitCode.USAGE
+            )
+
+
+def _refuse_snapshot(root: Path) -> None:
+    """--root DIR reads a system's files; a snapshot directory is read by analyze --root."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    if (root / MANIFEST_NAME).is_file():
+        raise CommandError(
+            f"--root {root}: this is a snapshot ({MANIFEST_NAME}): "
+            f"use `snddiag analyze --root {root}`",
+            ExitCode.USAGE,
+        )
+
+
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
     return [*default_rule_dirs(), *args.rules]
 
@@ -60,6 +84,8 @@ def diagnose_live(args: argparse.Namespace) -> int:
     root = args.root or Path("/")
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    if args.root is not None:
+        _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None)
     return _report(diagnose(evidence, rules).document, args)
 
@@ -119,6 +145,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
+    _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)

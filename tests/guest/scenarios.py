@@ -37,6 +37,10 @@ HIDE_RUNNING_MODULE_TREE = (
     "umount /run/lab-modules",
 )
 
+# A module tree that exists but is empty (an interrupted install, an image that copied the
+# directory without its contents): an empty tmpfs over the running release's tree.
+EMPTY_RUNNING_MODULE_TREE = ('mount -t tmpfs -o mode=755 tmpfs "/lib/modules/$(uname -r)"',)
+
 # Alpine's default tools are busybox applets: put them first in PATH for everything after set-up.
 BUSYBOX_FIRST = (
     "mkdir -p /run/busybox-first",
@@ -235,6 +239,30 @@ SCENARIOS: tuple[Scenario, ...] = (
         guest_snd_loaded=False,
     ),
     Scenario(
+        name="empty-module-tree",
+        description="healthy-pci with an empty /lib/modules/$(uname -r) before coldplug: the "
+        "tree exists, without modules.dep or virtio_snd.ko",
+        qemu_args=VIRTIO_PCI,
+        setup=EMPTY_RUNNING_MODULE_TREE,
+        expect_exit=2,
+        expect_status="error",
+        # driver-not-loaded stays quiet: nothing to load; module-tree-missing: the tree exists.
+        expect_rules=frozenset({"module-tree-incomplete"}),
+        expect_words=("depmod", "reinstall"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="old-kernel-no-device",
+        description="Debian 12's 6.1 kernel (no CONFIG_SND_VIRTIO) on q35 without a sound device: "
+        "both blocking causes at once",
+        kernel="6.1",
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"no-virtio-sound-device", "driver-not-in-kernel"}),
+        expect_words=("backports", "virtio-sound-pci"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
         name="non-root-dmesg-restrict",
         description="healthy-pci, kernel.dmesg_restrict=1, snddiag run as nobody",
         qemu_args=VIRTIO_PCI,
@@ -244,7 +272,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         # audio group (warning).
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset({"kernel-log-unreadable", "sound-nodes-not-accessible"}) | HEADLESS,
+        expect_rules=frozenset(
+            {"kernel-log-unreadable", "kernel-log-needs-privilege", "sound-nodes-not-accessible"}
+        )
+        | HEADLESS,
         expect_words=("root",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
