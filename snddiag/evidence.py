@@ -28,6 +28,9 @@ RELEASE_KEY = "proc/sys/kernel/osrelease"
 # back is cut to the same size, marked truncated. A manifest is refused beyond its own cap.
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_COMMAND_BYTES = 8 * 1024 * 1024
+# A sysfs attribute is at most one page (4 KiB; 64 KiB on some arm64 and ppc64 kernels): more
+# under sys/ in a snapshot was not read from sysfs, and would only feed parsers junk.
+MAX_SYSFS_BYTES = 64 * 1024
 MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 _READ_CHUNK = 1024 * 1024
 UNAME_KEY = "cmd/uname"
@@ -142,14 +145,17 @@ class Evidence:
         return len(self.entries)
 
 
-def cap_of(kind: Kind) -> int:
-    """The most an entry of this kind holds (4 MiB for a file, 8 MiB for a command's output)."""
-    return MAX_COMMAND_BYTES if kind is Kind.COMMAND else MAX_FILE_BYTES
+def cap_of(kind: Kind, key: str) -> int:
+    """The most an entry holds: 8 MiB of a command's output, 64 KiB of a sysfs attribute,
+    4 MiB of any other file."""
+    if kind is Kind.COMMAND:
+        return MAX_COMMAND_BYTES
+    return MAX_SYSFS_BYTES if key.startswith("sys/") else MAX_FILE_BYTES
 
 
 def capped(entry: Entry) -> Entry:
-    """The entry cut to its kind's cap (and marked truncated) when it holds more."""
-    cap = cap_of(entry.kind)
+    """The entry cut to its cap (and marked truncated) when it holds more."""
+    cap = cap_of(entry.kind, entry.key)
     if len(entry.data) <= cap:
         return entry
     return replace(entry, data=entry.data[:cap], truncated=True)

@@ -117,9 +117,9 @@ class _Running:
         self.process = context.Process(
             target=_child, args=(child_end, call, args, limits.max_memory_bytes), daemon=True
         )
+        self.deadline = time.monotonic() + limits.timeout_s  # before it can run at all
         self.process.start()
         child_end.close()
-        self.deadline = time.monotonic() + limits.timeout_s
         self.message: _Message | None = None
 
     def receive(self) -> bool:
@@ -156,13 +156,14 @@ def run_bounded(
             timeout = max(0.0, min(r.deadline for r in running) - now)
             waitables: list[Any] = [r.conn for r in running] + [r.process.sentinel for r in running]
             wait(waitables, timeout)
+            woke = time.monotonic()
             still: list[_Running] = []
             for job in running:
-                if job.receive():
-                    yield job.index, _outcome(job.message, job.process.exitcode, limits)
-                elif time.monotonic() >= job.deadline:
+                if woke >= job.deadline:  # whatever it sent since: it was not done in time
                     job.kill()
                     yield job.index, Failed(time_text(limits))
+                elif job.receive():
+                    yield job.index, _outcome(job.message, job.process.exitcode, limits)
                 else:
                     still.append(job)
             running = still
