@@ -83,6 +83,20 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="MB",
         help="largest total size a bundle may unpack to",
     )
+    analyze.add_argument(
+        "--timeout-s",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="wall time one bundle may take (default: 30)",
+    )
+    analyze.add_argument(
+        "--max-memory-mb",
+        type=int,
+        default=512,
+        metavar="MB",
+        help="memory one bundle's worker may add (default: 512)",
+    )
 
     rules = sub.add_parser("rules", help="list or check rule files")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")

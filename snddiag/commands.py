@@ -168,7 +168,14 @@ def _limits(args: argparse.Namespace) -> Limits:
         raise CommandError("--max-member-mb and --max-total-mb must be positive", ExitCode.USAGE)
     if args.jobs < 0:
         raise CommandError("--jobs must be 0 (all cores) or more", ExitCode.USAGE)
-    return Limits(args.max_member_mb * MIB, args.max_total_mb * MIB)
+    if not args.timeout_s > 0 or args.max_memory_mb <= 0:
+        raise CommandError("--timeout-s and --max-memory-mb must be positive", ExitCode.USAGE)
+    return Limits(
+        args.max_member_mb * MIB,
+        args.max_total_mb * MIB,
+        timeout_s=args.timeout_s,
+        max_memory_bytes=args.max_memory_mb * MIB,
+    )
 
 
 def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -23,6 +23,16 @@ SNAPSHOT_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
 DATA_DIR = "data"
 RELEASE_KEY = "proc/sys/kernel/osrelease"
+# The most one entry holds, read live or offline: collect reads no more (collect/sources.py,
+# tests/hostile/test_bundles.py checks they agree), and a snapshot directory or a bundle read
+# back is cut to the same size, marked truncated. A manifest is refused beyond its own cap.
+MAX_FILE_BYTES = 4 * 1024 * 1024
+MAX_COMMAND_BYTES = 8 * 1024 * 1024
+# A sysfs attribute is at most one page (4 KiB; 64 KiB on some arm64 and ppc64 kernels): more
+# under sys/ in a snapshot was not read from sysfs, and would only feed parsers junk.
+MAX_SYSFS_BYTES = 64 * 1024
+MAX_MANIFEST_BYTES = 4 * 1024 * 1024
+_READ_CHUNK = 1024 * 1024
 UNAME_KEY = "cmd/uname"
 
 
@@ -133,6 +143,22 @@ class Evidence:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+
+def cap_of(kind: Kind, key: str) -> int:
+    """The most an entry holds: 8 MiB of a command's output, 64 KiB of a sysfs attribute,
+    4 MiB of any other file."""
+    if kind is Kind.COMMAND:
+        return MAX_COMMAND_BYTES
+    return MAX_SYSFS_BYTES if key.startswith("sys/") else MAX_FILE_BYTES
+
+
+def capped(entry: Entry) -> Entry:
+    """The entry cut to its cap (and marked truncated) when it holds more."""
+    cap = cap_of(entry.kind, entry.key)
+    if len(entry.data) <= cap:
+        return entry
+    return replace(entry, data=entry.data[:cap], truncated=True)
 
 
 def check_key(key: str) -> str:
@@ -272,10 +298,14 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
 
 def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
     """manifest.json -> (meta, entries by key); raises EvidenceError on any malformation."""
+    if len(text) > MAX_MANIFEST_BYTES:
+        raise EvidenceError(
+            f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB"
+        )
     try:
         doc = json.loads(text)
-    except ValueError as err:
-        raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {err}") from err
+    except (ValueError, RecursionError) as err:
+        raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {str(err)[:200]}") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
         raise EvidenceError(f"{MANIFEST_NAME} has no 'entries' object")
     fmt = doc.get("snapshot_format")
@@ -292,9 +322,11 @@ def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
     """Read a snapshot directory; with `verify`, every file's sha256 must match the manifest."""
     manifest = directory / MANIFEST_NAME
     try:
-        meta, records = parse_manifest(manifest.read_text(encoding="utf-8", errors="replace"))
+        with open(manifest, "rb") as handle:
+            raw = handle.read(MAX_MANIFEST_BYTES + 1)
     except OSError as err:
         raise EvidenceError(f"cannot read {manifest}: {err.strerror}") from err
+    meta, records = parse_manifest(raw.decode("utf-8", errors="replace"))
     evidence = Evidence(meta=meta)
     data_root = directory / DATA_DIR
     for key, record in records.items():
@@ -304,11 +336,26 @@ def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
             path = data_root / key
             if path.is_symlink() or not path.is_file():
                 raise EvidenceError(f"entry {key!r} has no regular data file")
-            data = path.read_bytes()
-            if verify and hashlib.sha256(data).hexdigest() != record["sha256"]:
+            data, digest = _read_capped(path, MAX_COMMAND_BYTES)
+            if verify and digest != record["sha256"]:
                 raise EvidenceError(f"entry {key!r}: sha256 does not match the manifest")
-        evidence.add(entry_from_manifest(key, record, data))
+        evidence.add(capped(entry_from_manifest(key, record, data)))
     return evidence
+
+
+def _read_capped(path: Path, cap: int) -> tuple[bytes, str]:
+    """(at most cap + 1 bytes of the file, the sha256 of all of it), in bounded memory."""
+    digest = hashlib.sha256()
+    kept = bytearray()
+    try:
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(_READ_CHUNK), b""):
+                digest.update(chunk)
+                if len(kept) <= cap:
+                    kept += chunk[: cap + 1 - len(kept)]
+    except OSError as err:
+        raise EvidenceError(f"cannot read {path}: {err.strerror}") from err
+    return bytes(kept), digest.hexdigest()
 
 
 # Here, below both collect (which fills `{release}` into paths) and facts, so neither reaches

@@ -21,8 +21,11 @@ class BundleError(Exception):
 
 @dataclass(frozen=True)
 class Limits:
-    """What a bundle may unpack to; checked on each tar header before its data is read."""
+    """What reading one bundle may cost. The sizes are checked on each tar header before its
+    data is read; the time and memory bound the worker process that reads and diagnoses it."""
 
     max_member_bytes: int = 64 * MIB
     max_total_bytes: int = 256 * MIB
     max_members: int = 100_000
+    timeout_s: float = 30.0
+    max_memory_bytes: int = 512 * MIB

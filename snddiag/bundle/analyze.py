@@ -1,26 +1,25 @@
 """Bundles diagnosed offline, as data: one bundle's full diagnosis, or the verdict of each of many.
 
-Many bundles are read and diagnosed in worker processes (all cores by default); each worker
-gets the rules once, at start-up, and sends back only the verdict of each bundle. Printing is
-snddiag.report's (`report.summary` for many bundles); choosing text or JSON is the command's.
+Each bundle is read and diagnosed in a worker process of its own (`bundle.workers`), bounded
+in wall time and memory by `Limits`; many bundles run in parallel (all cores by default). A
+bundle that exceeds a limit, or whose worker dies, is unreadable with the reason, and costs no
+other bundle its result. Printing is snddiag.report's (`report.summary` for many bundles);
+choosing text or JSON is the command's.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from snddiag.bundle import BundleError, Limits
 from snddiag.bundle.read import read_bundle
+from snddiag.bundle.workers import Done, run_bounded
 from snddiag.engine.load import Rule
 from snddiag.pipeline import diagnose
-
-_worker_rules: list[Rule] = []
-_worker_limits = Limits()
 
 
 @dataclass(frozen=True)
@@ -35,7 +34,17 @@ class BundleDiagnosis:
 
 
 def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
-    """One bundle's full diagnosis with these rules; BundleError when it cannot be read."""
+    """One bundle's full diagnosis with these rules, in a worker bounded by `limits`;
+    BundleError with the reason when it cannot be read or exceeds a limit."""
+    for _index, outcome in run_bounded([(_diagnose_here, (path, rules, limits))], limits):
+        if isinstance(outcome, Done):
+            found: BundleDiagnosis = outcome.value
+            return found
+        raise BundleError(outcome.reason)
+    raise AssertionError("run_bounded gives one outcome per call")
+
+
+def _diagnose_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
     bundle = read_bundle(path, limits)
     return BundleDiagnosis(
         document=diagnose(bundle.evidence, rules).document,
@@ -50,9 +59,10 @@ def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
     Readable: {"path", "status", "exit_code", "rules" (fired), "not_checked"} and, when the
     bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error"}. The shape is
     that of the `bundles` items in snddiag/report/summary.schema.json. Never raises BundleError.
+    Runs here, unbounded: `analyze_many` runs it in bounded workers.
     """
     try:
-        found = diagnose_bundle(Path(path), rules, limits)
+        found = _diagnose_here(Path(path), rules, limits)
     except BundleError as err:
         return {"path": path, "error": str(err)}
     document = found.document
@@ -68,30 +78,23 @@ def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
     return result
 
 
-def _init_worker(rules: list[Rule], limits: Limits) -> None:
-    global _worker_rules, _worker_limits
-    _worker_rules, _worker_limits = rules, limits
-
-
-def _work(path: str) -> dict[str, Any]:
-    try:
-        return analyze_one(path, _worker_rules, _worker_limits)
-    except Exception as err:  # a bug on one bundle must not hide the others
-        return {"path": path, "error": f"internal error: {err!r} (a bug in snddiag: report it)"}
-
-
 def analyze_many(
     paths: Sequence[str], rules: list[Rule], limits: Limits, jobs: int = 0
 ) -> Iterator[dict[str, Any]]:
     """Each bundle's result, in the order given; `jobs` 0 means one worker per core.
 
-    A worker that dies (out of memory) raises concurrent.futures.process.BrokenProcessPool.
+    Every bundle gets a worker process of its own, bounded by `limits` (time and memory); one
+    that exceeds them, or dies, is {"path", "error"} with the reason. Never raises for a bundle.
     """
-    workers = min(jobs or os.cpu_count() or 1, len(paths))
-    if workers <= 1:
-        _init_worker(rules, limits)
-        yield from (_work(p) for p in paths)
-        return
-    chunk = max(1, min(16, len(paths) // (workers * 8)))
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(rules, limits)) as pool:
-        yield from pool.map(_work, paths, chunksize=chunk)
+    workers = min(jobs or os.cpu_count() or 1, max(1, len(paths)))
+    calls = [(analyze_one, (path, rules, limits)) for path in paths]
+    done: dict[int, dict[str, Any]] = {}
+    following = 0
+    for index, outcome in run_bounded(calls, limits, workers):
+        if isinstance(outcome, Done):
+            done[index] = outcome.value
+        else:
+            done[index] = {"path": paths[index], "error": outcome.reason}
+        while following in done:
+            yield done.pop(following)
+            following += 1

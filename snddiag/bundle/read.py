@@ -24,8 +24,10 @@ from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, MIB, BundleError, Limi
 from snddiag.evidence import (
     DATA_DIR,
     MANIFEST_NAME,
+    MAX_MANIFEST_BYTES,
     Evidence,
     EvidenceError,
+    capped,
     check_key,
     entry_from_manifest,
     parse_manifest,
@@ -34,6 +36,10 @@ from snddiag.evidence import (
 # Tar headers (pax records, long names) on top of the members' own bytes.
 _HEADER_ALLOWANCE = 32 * MIB
 _CHUNK = 1024 * 1024
+# One pax extended header or GNU long name, and all global pax headers together: tarfile would
+# parse a bigger one into a dict of every key (1M keys in 2.4 MB of gzip took 1.9 GB).
+MAX_EXTENDED_HEADER_BYTES = 64 * 1024
+MAX_JSON_BYTES = MAX_MANIFEST_BYTES  # manifest.json, diagnosis.json
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,30 @@ class _Capped:
         if self._left < 0:
             raise BundleError(f"unpacks to more than {self._limit_text}")
         return data
+
+
+class _GuardedInfo(tarfile.TarInfo):
+    """A TarInfo that refuses a pax header or GNU long name larger than the cap before tarfile
+    reads and parses its data (the header block's size field is all that is known then)."""
+
+    def _proc_pax(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        _check_extended(self, tar, "pax header")
+        return super()._proc_pax(tar)  # type: ignore[misc, no-any-return]
+
+    def _proc_gnulong(self, tar: tarfile.TarFile) -> tarfile.TarInfo:
+        _check_extended(self, tar, "GNU long name")
+        return super()._proc_gnulong(tar)  # type: ignore[misc, no-any-return]
+
+
+def _check_extended(info: tarfile.TarInfo, tar: tarfile.TarFile, what: str) -> None:
+    cap = f"{MAX_EXTENDED_HEADER_BYTES // 1024} KiB"
+    if info.size > MAX_EXTENDED_HEADER_BYTES:
+        raise BundleError(f"has a {what} of {info.size} bytes, more than {cap}")
+    if info.type == tarfile.XGLTYPE:  # global headers add up: tarfile keeps them all
+        seen = int(getattr(tar, "_snddiag_global_bytes", 0)) + info.size
+        if seen > MAX_EXTENDED_HEADER_BYTES:
+            raise BundleError(f"has global pax headers of more than {cap} together")
+        setattr(tar, "_snddiag_global_bytes", seen)  # noqa: B010 - our own mark on this reader
 
 
 def _member_path(info: tarfile.TarInfo) -> tuple[str, ...]:
@@ -102,7 +132,7 @@ def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, byt
     top = ""
     total = 0
     count = 0
-    with tarfile.open(fileobj=stream, mode="r|") as tar:
+    with tarfile.open(fileobj=stream, mode="r|", tarinfo=_GuardedInfo) as tar:
         for info in tar:
             count += 1
             if count > limits.max_members:
@@ -180,7 +210,7 @@ def _evidence(manifest_text: str, files: dict[str, bytes]) -> Evidence:
             if hashlib.sha256(content).hexdigest() != record["sha256"]:
                 raise BundleError(f"entry {key!r}: sha256 does not match the manifest")
         try:
-            evidence.add(entry_from_manifest(key, record, content))
+            evidence.add(capped(entry_from_manifest(key, record, content)))
         except EvidenceError as err:
             raise BundleError(str(err)) from err
     if data:
@@ -193,6 +223,8 @@ def _diagnosis(files: dict[str, bytes], info: Mapping[str, Any]) -> dict[str, An
     raw = files.get(DIAGNOSIS_NAME)
     if raw is None:
         return None
+    if len(raw) > MAX_JSON_BYTES:
+        raise BundleError(f"{DIAGNOSIS_NAME} is larger than {MAX_JSON_BYTES // MIB} MiB")
     expected = info.get("diagnosis_sha256")
     if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
         raise BundleError(f"{DIAGNOSIS_NAME}: sha256 does not match the manifest")
@@ -236,6 +268,8 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
     manifest_raw = files.get(MANIFEST_NAME)
     if manifest_raw is None:
         raise BundleError(f"no {MANIFEST_NAME} in {_shown(top + '/')} (not a snddiag bundle?)")
+    if len(manifest_raw) > MAX_JSON_BYTES:
+        raise BundleError(f"{MANIFEST_NAME} is larger than {MAX_JSON_BYTES // MIB} MiB")
     manifest_text = manifest_raw.decode("utf-8", errors="replace")
     try:
         manifest = json.loads(manifest_text)

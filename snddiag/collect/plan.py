@@ -11,6 +11,7 @@ SYSTEM: tuple[Source, ...] = (
     File(RELEASE_KEY),
     File("proc/sys/kernel/arch"),
     File("proc/sys/kernel/hostname"),
+    File("etc/hostname"),  # read by no fact: the redactor learns the FQDN's domain from it
     File("proc/cmdline"),
     File("etc/os-release"),
     File("usr/lib/os-release"),

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import gzip
 import re
 import zlib
 from dataclasses import dataclass
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS, KERNEL_LOGS, declared, key_of
-from snddiag.evidence import Evidence, Status, kernel_release
+from snddiag.evidence import MAX_FILE_BYTES, Evidence, Status, kernel_release
 from snddiag.facts.docs import fact
 from snddiag.parse import Parsed
 from snddiag.parse.kconfig import parse_kconfig
@@ -84,14 +83,25 @@ def read_kernel_log(evidence: Evidence) -> tuple[LogLines | None, str | None]:
     return None, None
 
 
+def gunzip_config(data: bytes) -> str | None:
+    """/proc/config.gz inflated, at most MAX_FILE_BYTES of it; None when it is corrupt,
+    truncated, or inflates beyond that cap (a partial config would mislead every rule)."""
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    try:
+        plain = inflater.decompress(data, MAX_FILE_BYTES + 1)
+    except zlib.error:
+        return None
+    if len(plain) > MAX_FILE_BYTES or not inflater.eof:
+        return None
+    return plain.decode("utf-8", errors="replace")
+
+
 def read_kernel_config(evidence: Evidence) -> tuple[Config | None, str | None]:
     entry = evidence.get("proc/config.gz")
-    if entry is not None and entry.ok and entry.data:
-        try:
-            decompressed = gzip.decompress(entry.data).decode("utf-8", errors="replace")
+    if entry is not None and entry.ok and entry.data and not entry.truncated:
+        decompressed = gunzip_config(entry.data)
+        if decompressed is not None:  # else corrupt, truncated or too big: fall back to /boot
             return parse_kconfig(decompressed).value, "/proc/config.gz"
-        except (OSError, EOFError, zlib.error):
-            pass  # a corrupt or truncated copy: fall back to /boot
     for key in evidence.keys_under("boot"):
         if key.startswith("boot/config-"):
             config_text = evidence.text(key)

@@ -22,6 +22,17 @@ SERIALS = ("VMW-SN-884422", "BSN-11223344", "CSN-99887766")
 UUIDS = ("4c4c4544-0042-3510-8052-b4c04f4e4d32", "8a1c3e55-9f0b-4d2a-a6c1-0d3e4f5a6b7c")
 SIG_KEY = "12:34:56:78:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA:BB:CC"
 SIG_ROW = "AB:CD:EF:01:23:45"
+# A learnt MAC as other tools and the kernel write it: Cisco's dots, bare hex, hexdump bytes.
+MAC_FORMS = (
+    "5254.0012.3456",
+    "525400123456",
+    "52 54 00 12 34 56",
+    "A45E.60C1.D2E3",
+    "A45E60C1D2E3",
+    "a4 5e 60 c1 d2 e3",
+)
+# 12 hex digits that are no learnt MAC (an address, a key id): kept as they are.
+NOT_MACS = ("ffffa1b2c3d4", "0123456789ab", "5254.00ff.0000")
 
 # Every value that must not survive redaction, as it is written and in other spellings.
 SECRETS: tuple[str, ...] = (
@@ -32,6 +43,8 @@ SECRETS: tuple[str, ...] = (
     *MACS,
     *(m.upper() for m in MACS),
     *(m.replace(":", "-") for m in MACS),
+    *MAC_FORMS,
+    *(m.replace(":", "") for m in MACS),
     *IPV4,
     *IPV6,
     *SERIALS,
@@ -111,6 +124,12 @@ DMESG = f"""[    0.000000] Linux version {RELEASE} (debian-kernel@lists.debian.o
 [    2.100000] nfs: server {IPV4[2]} not responding, {IPV6[0]} and [{IPV6[2]}]:2049
 [    2.200000] systemd[1]: Set hostname to <{HOSTNAME}>.
 [    2.300000] EXT4-fs (vda1): mounted filesystem {UUIDS[1].upper()} r/w with ordered data mode
+[    2.400000] IPv4: martian source 10.0.2.255 from 10.0.2.2, on dev enp0s3
+[    2.400001] ll header: 00000000: ff ff ff ff ff ff {MAC_FORMS[2]} 08 06
+[    2.400002] ll header: 00000000: {MAC_FORMS[5].upper()} ff ff ff ff ff ff 08 06
+[    2.500000] bond0: enslaved {MAC_FORMS[0]} and {MAC_FORMS[3].lower()} ({MAC_FORMS[1]})
+[    2.600000] wlan0: bssid {MAC_FORMS[4]} key {NOT_MACS[0]} at {NOT_MACS[1]} ({NOT_MACS[2]})
+[    2.700000] nfs: server files.corp.example.net not responding
 [    3.000000] virtio_snd virtio0: ready
 [    3.100000] audit: user {USER} opened /home/{USER}/.config/pipewire at 12:34:56
 """

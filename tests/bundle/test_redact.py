@@ -20,8 +20,11 @@ from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.kmsg import parse_syslog
 from snddiag.pipeline import diagnose
 from tests.bundle.seeded import (
+    FQDN,
     HOSTNAME,
+    MAC_FORMS,
     MACS,
+    NOT_MACS,
     REPO,
     SECRETS,
     SEEDED_BY_CLASS,
@@ -144,8 +147,9 @@ def test_host_named_like_a_system_word_keeps_the_diagnosis(
     evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=f"{name}\n".encode()))
     document = diagnose(evidence, rules).document
     redacted, redactor = redact_evidence(evidence)
-    assert (redacted.text("proc/sys/kernel/hostname") or "").strip() == "redacted-host-1"
-    assert redactor.token_for("hostname", name) == "redacted-host-1"
+    token = redactor.token_for("hostname", name)
+    assert token is not None and re.fullmatch(r"redacted-host-\d+", token)
+    assert (redacted.text("proc/sys/kernel/hostname") or "").strip() == token
     assert _verdict(diagnose(redacted, rules).document) == _verdict(document)
     assert (redacted.text("sys/class/dmi/id/sys_vendor") or "").strip() == "QEMU"
     assert "ID=debian" in (redacted.text("etc/os-release") or "")
@@ -295,3 +299,39 @@ def test_generic_short_name_of_an_fqdn_is_kept() -> None:
     assert redacted.text("proc/sys/kernel/hostname") == "redacted-host-1\n"
     assert redacted.text("etc/hostname") == "localhost\n"
     assert redacted.meta["hostname"] == "localhost"
+
+
+def test_every_spelling_of_a_learnt_mac_gets_its_token(evidence: Evidence) -> None:
+    redacted, redactor = redact_evidence(evidence)
+    dmesg = redacted.text("cmd/dmesg") or ""
+    first, second = (redactor.token_for("mac", m) for m in MACS)
+    assert f"ll header: 00000000: ff ff ff ff ff ff {first} 08 06" in dmesg
+    assert f"ll header: 00000000: {second} ff ff ff ff ff ff 08 06" in dmesg
+    assert f"bond0: enslaved {first} and {second} ({first})" in dmesg
+    assert redactor.summary()["mac"]["values"] == 2
+
+
+def test_hex_that_is_no_learnt_mac_is_kept(evidence: Evidence) -> None:
+    redacted, _ = redact_evidence(evidence)
+    dmesg = redacted.text("cmd/dmesg") or ""
+    assert f"key {NOT_MACS[0]} at {NOT_MACS[1]} ({NOT_MACS[2]})" in dmesg
+    assert all(form.lower() not in dmesg.lower() for form in MAC_FORMS)
+
+
+def test_mac_in_a_longer_colon_run_is_replaced() -> None:
+    evidence = Evidence()
+    address = b"52:54:00:12:34:56\n"
+    evidence.add(Entry("sys/class/net/eth0/address", Kind.FILE, Status.OK, data=address))
+    line = b"IN=eth0 MAC=ff:ff:ff:ff:ff:ff:52:54:00:12:34:56:08:00 SRC=10.0.2.2"
+    evidence.add(Entry("cmd/dmesg", Kind.COMMAND, Status.OK, data=line))
+    redacted, _ = redact_evidence(evidence)
+    assert "MAC=ff:ff:ff:ff:ff:ff:redacted-mac-1:08:00" in (redacted.text("cmd/dmesg") or "")
+
+
+def test_domain_is_learnt_from_etc_hostname(evidence: Evidence) -> None:
+    assert (evidence.text("etc/hostname") or "").strip() == FQDN  # collected from the tree
+    assert (evidence.text("proc/sys/kernel/hostname") or "").strip() == HOSTNAME
+    redacted, redactor = redact_evidence(evidence)
+    domain = redactor.token_for("hostname", "corp.example.net")
+    assert domain is not None
+    assert f"nfs: server files.{domain} not responding" in (redacted.text("cmd/dmesg") or "")

@@ -203,7 +203,7 @@ def test_cli_collect_writes_a_bundle_and_reports_on_stderr(
     captured = capsys.readouterr()
     assert captured.out == ""
     assert f"bundle written to {out}" in captured.err
-    assert "redacted: 1 host name, 1 user name, 2 MAC addresses" in captured.err
+    assert "redacted: 3 host names, 1 user name, 2 MAC addresses" in captured.err
     assert HOSTNAME.encode() not in out.read_bytes()
     assert main(["analyze", str(out), "--json"]) in (0, 1, 2, 3)
     assert json.loads(capsys.readouterr().out)["system"]["user"] == "redacted-user-1"

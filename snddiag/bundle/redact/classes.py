@@ -66,7 +66,8 @@ class RedactionClass:
     (lowercase) and gives the value to replace, or None to leave it. `keep`: normalised values
     never taken for one of the class. A learnt value shorter than `shortest` is replaced where it
     is the value, not in all text. When one value is learnt for two classes, the lower
-    `precedence` has it."""
+    `precedence` has it. `spellings`: the ways a learnt value is written in text (a MAC address
+    with dots or bare), each replaced by the value's token wherever it is a whole word."""
 
     name: str
     prefix: str
@@ -78,6 +79,7 @@ class RedactionClass:
     validate: Callable[[str], str | None] = _unchanged
     keep: frozenset[str] = frozenset()
     shortest: int = 3
+    spellings: Callable[[str], tuple[str, ...]] = lambda value: (value,)
 
 
 def norm(value: str) -> str:
@@ -152,6 +154,18 @@ def _mac(text: str) -> str:
     return text.replace("-", ":")
 
 
+def _mac_spellings(value: str) -> tuple[str, ...]:
+    """52:54:00:ab:cd:ef as tools and the kernel write it: with dashes, Cisco's dotted
+    `5254.00ab.cdef`, bare `525400abcdef`, and as hexdump bytes `52 54 00 ab cd ef` (a kernel
+    `ll header:` line). Only a learnt MAC is matched so: other 12-digit hex stays."""
+    octets = value.split(":")
+    if len(octets) != 6 or not all(re.fullmatch(r"[0-9a-f]{2}", o) for o in octets):
+        return (value,)
+    bare = "".join(octets)
+    cisco = ".".join(bare[i : i + 4] for i in (0, 4, 8))
+    return (value, "-".join(octets), cisco, bare, " ".join(octets))
+
+
 def _is_netmask(address: ipaddress.IPv4Address) -> bool:
     inverted = ~int(address) & 0xFFFFFFFF
     return inverted & (inverted + 1) == 0
@@ -202,6 +216,7 @@ CLASSES: tuple[RedactionClass, ...] = (
         shapes=(Shape("mac", MAC, hex_bytes=True),),
         validate=_mac,
         keep=KEEP_MACS,
+        spellings=_mac_spellings,
     ),
     RedactionClass(
         name="ip",

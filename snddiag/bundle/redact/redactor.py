@@ -58,7 +58,8 @@ class Redactor:
     """Learns a snapshot's identifiers, then replaces them (and identifier-shaped text)."""
 
     def __init__(self) -> None:
-        self._names: dict[str, RedactionClass] = {}
+        self._names: dict[str, RedactionClass] = {}  # every spelling of a learnt value
+        self._spelt: dict[str, str] = {}  # a spelling -> the value it spells
         self._in_text: set[str] = set()
         self._tokens: dict[tuple[str, str], str] = {}
         self._values: dict[str, set[str]] = {c.name: set() for c in CLASSES}
@@ -91,7 +92,10 @@ class Redactor:
         key = norm(value)
         if not key or key in self._names:
             return
-        self._names[key] = cls
+        spellings = [norm(s) for s in cls.spellings(key) if norm(s) not in self._names]
+        for spelling in [key, *spellings]:
+            self._names[spelling] = cls
+            self._spelt[spelling] = key
         generic = key in COMMON_WORDS or len(set(key)) == 1
         in_vocabulary = re.search(
             rb"(?<!" + _WORD + rb")" + re.escape(key.encode()) + rb"(?!" + _WORD + rb")",
@@ -99,7 +103,7 @@ class Redactor:
             re.IGNORECASE,
         )
         if len(key) >= cls.shortest and not generic and not in_vocabulary:
-            self._in_text.add(key)
+            self._in_text.update([key, *spellings])
 
     def _pattern(self, hex_bytes: bool) -> re.Pattern[bytes]:
         """Names by place, then learnt values (longest first), then shapes; `hex_bytes`: the
@@ -137,7 +141,7 @@ class Redactor:
         raw = match.group()
         text = raw.decode("utf-8", errors="replace").lower()
         if match.lastgroup == "lit":
-            return self._token(self._names[text], text).encode()
+            return self._token(self._names[text], self._spelt[text]).encode()
         cls, shape = _SHAPES[str(match.lastgroup)]
         if not shape.by_place and raw.lower() in self._in_vocabulary:
             return raw
@@ -164,7 +168,7 @@ class Redactor:
         """A value that is a name in its own right (the run's user): replaced even when it is
         too common a word to replace in text."""
         cls = self._names.get(norm(text))
-        return self._token(cls, norm(text)) if cls else self.redact_text(text)
+        return self._token(cls, self._spelt[norm(text)]) if cls else self.redact_text(text)
 
     def _redact_defining_lines(self, data: bytes) -> bytes:
         lines = data.split(b"\n")
@@ -173,7 +177,8 @@ class Redactor:
             cls = self._names.get(value)
             if cls is not None:
                 stripped = line.strip()
-                lines[number] = line.replace(stripped, self._token(cls, value).encode())
+                token = self._token(cls, self._spelt[value])
+                lines[number] = line.replace(stripped, token.encode())
         return b"\n".join(lines)
 
     def redact_entry(self, entry: Entry) -> Entry:
