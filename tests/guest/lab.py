@@ -1,9 +1,10 @@
 """Real-guest lab: boots Linux guests under QEMU (TCG) and runs commands inside them.
 
-The guest's root file system is the host's `/`, shared read-only over virtio-9p, so the guest
-runs the host's Python and the working tree of this repository. A per-kernel initramfs (busybox
-plus the modules that reach the share) mounts it, a second, writable 9p share carries the
-results back, and the guest powers off. See README-lab.md.
+An x86_64 guest's root file system is the host's `/`, shared read-only over virtio-9p, so the
+guest runs the host's Python and the working tree of this repository. An aarch64 guest's root is
+a Debian 12 arm64 tree built once under `.lab/` (arm64.py), and the checkout is a third share.
+A per-kernel initramfs (busybox plus the modules that reach the share) mounts it, a second,
+writable 9p share carries the results back, and the guest powers off. See README.md.
 """
 
 from __future__ import annotations
@@ -24,17 +25,23 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import arm64
+
 REPO = Path(__file__).resolve().parents[2]
 CACHE_DIR = REPO / ".lab"
 BOOT_DIR = Path("/boot")
 MODULES_DIR = Path("/lib/modules")
 QEMU = "qemu-system-x86_64"
+QEMU_AARCH64 = "qemu-system-aarch64"
+# qemu-efi-aarch64's EDK2 build for QEMU's virt machine (loaded with -bios).
+UEFI_AARCH64 = Path("/usr/share/qemu-efi-aarch64/QEMU_EFI.fd")
 BUSYBOX_CANDIDATES = ("/bin/busybox", "/usr/bin/busybox")
 SETUP_HINT = "run tests/guest/setup-lab (as root) to install QEMU, the kernels and busybox"
 
 GUEST_OUT = "/tmp/lab-out"
 ROOT_TAG = "lab-root"
 OUT_TAG = "lab-out"
+CHECKOUT_TAG = "lab-checkout"
 NOBODY = 65534
 
 # What the initramfs needs to mount the 9p shares on either transport; their dependencies
@@ -97,6 +104,10 @@ class Scenario:
     name: str
     description: str
     kernel: str = "6.12"
+    arch: str = "x86_64"  # or aarch64, on the virt machine
+    # aarch64 only: boot through EDK2 (DMI and ACPI tables) instead of QEMU's direct kernel boot
+    # (device tree only). The kernel and initramfs are passed with -kernel/-initrd either way.
+    uefi: bool = False
     machine: str = "q35"
     qemu_args: tuple[str, ...] = ()
     cmdline: tuple[str, ...] = ()
@@ -119,10 +130,14 @@ class Scenario:
 class Kernel:
     release: str
     image: Path
+    arch: str = "x86_64"
+    root: Path = Path("/")  # the guest's root file system, which holds the module tree
 
     @property
     def modules(self) -> Path:
-        return MODULES_DIR / self.release
+        if self.root == Path("/"):
+            return MODULES_DIR / self.release
+        return self.root / "lib" / "modules" / self.release
 
 
 @dataclass(frozen=True)
@@ -176,40 +191,63 @@ def _release_key(release: str) -> tuple[int, ...]:
     return tuple(int(n) for n in re.findall(r"\d+", release))
 
 
-def find_kernel(series: str) -> Kernel:
-    """The newest /boot/vmlinuz-<release> of a `major.minor` series with a module tree."""
+def find_kernel(series: str, arch: str = "x86_64") -> Kernel:
+    """The newest vmlinuz-<release> of a `major.minor` series with a module tree: the host's
+    /boot for x86_64, the arm64 root's for aarch64."""
+    if arch == "aarch64":
+        root = find_arm64_root()
+        boot, modules = root / "boot", root / "lib" / "modules"
+    else:
+        root, boot, modules = Path("/"), BOOT_DIR, MODULES_DIR
     found: list[Kernel] = []
-    for image in BOOT_DIR.glob("vmlinuz-*"):
+    for image in boot.glob("vmlinuz-*"):
         release = image.name[len("vmlinuz-") :]
         if _release_series(release) != series or "cloud" in release:
             continue
-        if (MODULES_DIR / release / "modules.dep").is_file():
-            found.append(Kernel(release, image))
+        if (modules / release / "modules.dep").is_file():
+            found.append(Kernel(release, image, arch, root))
     if not found:
-        raise LabMissing(f"no {series} kernel in {BOOT_DIR} with {MODULES_DIR}: {SETUP_HINT}")
+        raise LabMissing(f"no {series} kernel in {boot} with {modules}: {SETUP_HINT}")
     return max(found, key=lambda k: _release_key(k.release))
 
 
-def find_busybox() -> Path:
+def find_arm64_root() -> Path:
+    root = arm64.find_root()
+    if root is None:
+        raise LabMissing(f"no arm64 root for today's package list in {CACHE_DIR}: {SETUP_HINT}")
+    return root
+
+
+def find_busybox(arch: str = "x86_64") -> Path:
+    if arch == "aarch64":
+        return find_arm64_root() / "bin" / "busybox"
     for candidate in BUSYBOX_CANDIDATES:
         if Path(candidate).is_file():
             return Path(candidate)
     raise LabMissing(f"busybox-static is not installed: {SETUP_HINT}")
 
 
-def find_qemu() -> str:
-    path = shutil.which(QEMU)
+def find_qemu(arch: str = "x86_64") -> str:
+    name = QEMU_AARCH64 if arch == "aarch64" else QEMU
+    path = shutil.which(name)
     if path is None:
-        raise LabMissing(f"{QEMU} is not installed: {SETUP_HINT}")
+        raise LabMissing(f"{name} is not installed: {SETUP_HINT}")
     return path
 
 
 def require_lab(scenarios: Iterable[Scenario] = ()) -> None:
     """Raise LabMissing unless everything the given scenarios need is installed."""
-    find_qemu()
-    find_busybox()
-    for series in sorted({s.kernel for s in scenarios} or {"6.12", "6.1"}):
-        find_kernel(series)
+    wanted = {(s.arch, s.kernel) for s in scenarios} or {("x86_64", "6.12"), ("x86_64", "6.1")}
+    for arch, series in sorted(wanted):
+        find_qemu(arch)
+        find_busybox(arch)
+        find_kernel(series, arch)
+    if any(s.uefi for s in scenarios) and not UEFI_AARCH64.is_file():
+        raise LabMissing(f"{UEFI_AARCH64} (qemu-efi-aarch64) is missing: {SETUP_HINT}")
+
+
+def kernel_for(scenario: Scenario) -> Kernel:
+    return find_kernel(scenario.kernel, scenario.arch)
 
 
 def guest_python() -> Path:
@@ -340,7 +378,7 @@ class _Cpio:
 
 def build_initramfs(kernel: Kernel) -> Path:
     """The cached initramfs for a kernel, built when its inputs changed."""
-    busybox = find_busybox().read_bytes()
+    busybox = find_busybox(kernel.arch).read_bytes()
     init = _init_script().encode()
     modules = [
         (path, _read_module(kernel.modules / path))
@@ -379,11 +417,15 @@ def build_initramfs(kernel: Kernel) -> Path:
 # Stage 2: runs chrooted into the host's root inside the guest
 
 
+# Each distinct alias once per pass, in the order found: the virt machine alone has 32 mmio
+# transports with one alias, and every modprobe is slow under TCG.
 COLDPLUG = r"""
 coldplug() {
-    find /sys/devices -name modalias -type f 2>/dev/null | while read -r f; do
-        alias=$(cat "$f" 2>/dev/null) || continue
-        [ -n "$alias" ] && modprobe -b -q "$alias"
+    seen=" "
+    find /sys/devices -name modalias -type f -exec cat {} + 2>/dev/null | while read -r alias; do
+        case "$seen" in *" $alias "*) continue ;; esac
+        seen="$seen$alias "
+        modprobe -b -q "$alias"
     done
 }
 # A second pass catches devices that the first pass's drivers created.
@@ -432,22 +474,30 @@ def _reveal_checkout() -> list[str]:
 
 
 def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
-    python = guest_python()
+    aarch64 = scenario.arch == "aarch64"
+    # aarch64: Debian's own python3 in the arm64 root, the checkout mounted from its share.
+    python = arm64.PYTHON if aarch64 else str(guest_python())
+    repo = arm64.CHECKOUT if aarch64 else str(REPO)
     lab = f"{GUEST_OUT}/lab"
     lines = [
         "#!/bin/sh",
         "export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         "export HOME=/tmp PYTHONDONTWRITEBYTECODE=1",
-        f"export PYTHONPATH={shlex.quote(str(REPO))} REPO={shlex.quote(str(REPO))}",
-        f"export PYTHON={shlex.quote(str(python))} OUT={GUEST_OUT}",
+        f"export PYTHONPATH={shlex.quote(repo)} REPO={shlex.quote(repo)}",
+        f"export PYTHON={shlex.quote(python)} OUT={GUEST_OUT}",
         f"exec >{lab}/stage2.log 2>&1",
         "set -x",
-        *_reveal_checkout(),
-        "cd /tmp",
     ]
+    if aarch64:
+        lines.append(
+            f"mount -t 9p -o ro,trans=virtio,version=9p2000.L,msize=512000 {CHECKOUT_TAG} {repo}"
+        )
+    else:
+        lines += _reveal_checkout()
+    lines.append("cd /tmp")
     for key, value in scenario.sysctls:
         lines.append(f"echo {shlex.quote(value)} > /proc/sys/{key.replace('.', '/')}")
-    if scenario.run_as != "root":
+    if scenario.run_as != "root" and not aarch64:
         prefixes = {Path(sys.base_prefix).resolve(), Path(sys.prefix)}
         lines += _reveal_interpreter(sorted(prefixes))
     lines += scenario.setup
@@ -472,6 +522,9 @@ def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
         f"dmesg >{lab}/dmesg.txt",
         f"cat /proc/modules >{lab}/modules.txt",
         f"uname -r >{lab}/uname.txt",
+        f"uname -m >{lab}/machine.txt",
+        f"cat /sys/class/dmi/id/sys_vendor >{lab}/dmi-vendor.txt 2>/dev/null",
+        f"tr '\\0' ' ' </proc/device-tree/compatible >{lab}/dt-compatible.txt 2>/dev/null",
         f"cat /proc/asound/cards >{lab}/asound-cards.txt 2>&1",
         f"echo done >{lab}/done",
         "sync",
@@ -485,17 +538,41 @@ def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
 # Boot
 
 
+def _arch_args(scenario: Scenario) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(QEMU arguments, kernel command line) that depend on the architecture and machine."""
+    if scenario.arch == "aarch64":
+        # The PL011 UART is ttyAMA0 with the device tree and with ACPI (SPCR) alike.
+        firmware = ("-bios", str(UEFI_AARCH64)) if scenario.uefi else ()
+        return (*machine_args(scenario.machine), "-cpu", "cortex-a72", *firmware), (
+            "console=ttyAMA0",
+        )
+    if _is_microvm(scenario.machine):
+        return machine_args(scenario.machine), ("console=ttyS0", *MICROVM_CMDLINE)
+    # On a loaded host q35's IO-APIC timer test misses its ticks under TCG and the kernel panics
+    # ("IO-APIC + timer doesn't work!") before init.
+    return machine_args(scenario.machine), ("console=ttyS0", "no_timer_check")
+
+
 def qemu_argv(
     scenario: Scenario, kernel: Kernel, initramfs: Path, out: Path, serial: Path
 ) -> list[str]:
-    microvm = _is_microvm(scenario.machine)
-    ninep = "virtio-9p-device" if microvm else "virtio-9p-pci"
-    append = ["console=ttyS0", "panic=-1", *(MICROVM_CMDLINE if microvm else ()), *scenario.cmdline]
+    # The 9p shares sit on PCI wherever there is PCI (virt has a PCIe host bridge), so that the
+    # virtio-mmio transports carry nothing but the scenario's own devices.
+    ninep = "virtio-9p-device" if _is_microvm(scenario.machine) else "virtio-9p-pci"
+    machine, console = _arch_args(scenario)
+    append = [*console, "panic=-1", *scenario.cmdline]
+    root = kernel.root
+    checkout: tuple[str, ...] = ()
+    if scenario.arch == "aarch64":
+        checkout = (
+            "-fsdev", f"local,id=labcheckout,path={REPO},security_model=none,readonly=on",
+            "-device", f"{ninep},fsdev=labcheckout,mount_tag={CHECKOUT_TAG}",
+        )  # fmt: skip
     return [
-        find_qemu(),
+        find_qemu(scenario.arch),
         "-nodefaults",
         "-no-user-config",
-        *machine_args(scenario.machine),
+        *machine,
         "-accel", "tcg",
         "-m", "512",
         "-smp", "1",
@@ -506,10 +583,11 @@ def qemu_argv(
         "-kernel", str(kernel.image),
         "-initrd", str(initramfs),
         "-append", " ".join(append),
-        "-fsdev", "local,id=labroot,path=/,security_model=none,readonly=on,multidevs=remap",
+        "-fsdev", f"local,id=labroot,path={root},security_model=none,readonly=on,multidevs=remap",
         "-device", f"{ninep},fsdev=labroot,mount_tag={ROOT_TAG}",
         "-fsdev", f"local,id=labout,path={out},security_model=none",
         "-device", f"{ninep},fsdev=labout,mount_tag={OUT_TAG}",
+        *checkout,
         *scenario.qemu_args,
     ]  # fmt: skip
 
@@ -550,7 +628,7 @@ def run_in_guest(
     writable results share) set. With `keep_dir` the out share and the serial log are moved
     there (it must not exist yet); otherwise everything is deleted."""
     require_lab([scenario])
-    kernel = find_kernel(scenario.kernel)
+    kernel = kernel_for(scenario)
     initramfs = build_initramfs(kernel)
     work = Path(tempfile.mkdtemp(prefix=f"snddiag-lab-{scenario.name}-"))
     try:
@@ -600,7 +678,10 @@ def run_in_guest(
             proc_modules=_read(out / "lab" / "modules.txt"),
             seconds=seconds,
             lab_log=_read(out / "lab" / "stage2.log"),
-            extra={"asound_cards": _read(out / "lab" / "asound-cards.txt")},
+            extra={
+                name.replace("-", "_"): _read(out / "lab" / f"{name}.txt")
+                for name in ("asound-cards", "machine", "dmi-vendor", "dt-compatible")
+            },
         )
         if keep_dir is not None:
             keep_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -631,8 +712,8 @@ def boot_all(
     A failed boot is returned as its LabError, so one broken guest does not hide the others.
     With `keep_root` each scenario's results are kept in `keep_root/<name>`."""
     require_lab(scenarios)
-    for series in {s.kernel for s in scenarios}:
-        build_initramfs(find_kernel(series))
+    for arch, series in {(s.arch, s.kernel) for s in scenarios}:
+        build_initramfs(find_kernel(series, arch))
 
     def boot(scenario: Scenario) -> GuestRun | LabError:
         keep = keep_root / scenario.name if keep_root is not None else None

@@ -7,6 +7,8 @@ checked against what the guests show and what the rules say.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .lab import COLDPLUG, Scenario
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -291,6 +293,89 @@ SCENARIOS: tuple[Scenario, ...] = (
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
+
+
+# aarch64 guests run on QEMU's virt machine, as UTM runs them on Apple silicon. Each boots twice:
+# directly (QEMU loads the kernel: device tree `linux,dummy-virt`, no DMI, the mmio transports
+# under /sys/devices/platform/*.virtio_mmio) and through EDK2 (qemu-efi-aarch64: DMI
+# `QEMU Virtual Machine`, ACPI, the mmio transports as LNRO0005:*).
+MMIO_DT = r"[0-9a-f]+\.virtio_mmio"
+MMIO_ACPI = r"LNRO0005:[0-9a-f]+"
+
+
+def _through_uefi(direct: Scenario, **changes: str) -> Scenario:
+    return replace(
+        direct,
+        name=f"{direct.name}-uefi",
+        description=f"{direct.description}, booted through UEFI (DMI, ACPI)",
+        uefi=True,
+        **changes,
+    )
+
+
+ARM_LEGACY_MMIO = Scenario(
+    name="arm-legacy-mmio",
+    description="aarch64 on virt, virtio-sound-device on a legacy virtio-mmio transport (QEMU's "
+    "default; the UTM failure)",
+    arch="aarch64",
+    machine="virt",
+    qemu_args=VIRTIO_MMIO,
+    expect_exit=2,
+    expect_status="error",
+    expect_rules=frozenset({"legacy-mmio-transport"}),
+    expect_words=("virtio-sound-pci", "force-legacy=false"),
+    guest_dmesg=(
+        r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",
+        r"virtio_snd virtio\d+: probe with driver virtio_snd failed with error -22",
+    ),
+    guest_cards=r"no soundcards",
+)
+ARM_MODERN_MMIO = Scenario(
+    name="arm-modern-mmio",
+    description="aarch64 on virt, virtio-sound-device with virtio-mmio.force-legacy=false",
+    arch="aarch64",
+    machine="virt",
+    qemu_args=("-global", "virtio-mmio.force-legacy=false", *VIRTIO_MMIO),
+    expect_exit=0,
+    expect_status="ok",
+    expect_rules=HEADLESS,
+    guest_cards=rf"VirtIO SoundCard at platform/{MMIO_DT}",
+)
+ARM_HEALTHY_PCI = Scenario(
+    name="arm-healthy-pci",
+    description="aarch64 on virt, virtio-sound-pci on the PCIe host bridge",
+    arch="aarch64",
+    machine="virt",
+    qemu_args=VIRTIO_PCI,
+    expect_exit=0,
+    expect_status="ok",
+    expect_rules=HEADLESS,
+    guest_cards=r"virtio-snd - VirtIO SoundCard\s+VirtIO SoundCard at pci/",
+)
+ARM_NO_SOUND_DEVICE = Scenario(
+    name="arm-no-sound-device",
+    description="aarch64 on virt without any sound device",
+    arch="aarch64",
+    machine="virt",
+    expect_exit=2,
+    expect_status="error",
+    expect_rules=frozenset({"no-virtio-sound-device"}),
+    expect_words=("virtio-sound-pci",),
+    guest_snd_loaded=False,
+)
+
+ARM_SCENARIOS: tuple[Scenario, ...] = (
+    ARM_LEGACY_MMIO,
+    _through_uefi(ARM_LEGACY_MMIO),
+    ARM_MODERN_MMIO,
+    _through_uefi(ARM_MODERN_MMIO, guest_cards=rf"VirtIO SoundCard at platform/{MMIO_ACPI}"),
+    ARM_HEALTHY_PCI,
+    _through_uefi(ARM_HEALTHY_PCI),
+    ARM_NO_SOUND_DEVICE,
+    _through_uefi(ARM_NO_SOUND_DEVICE),
+)
+
+SCENARIOS += ARM_SCENARIOS
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from . import lab
+from . import arm64, lab
 from .lab import GuestRun, LabMissing
 from .scenarios import SCENARIOS, Scenario
 
@@ -49,6 +49,14 @@ def test_guest_is_what_the_scenario_says(scenario: Scenario, guest_run: GuestRun
     if scenario.guest_cards is not None:
         cards = guest_run.extra["asound_cards"]
         assert re.search(scenario.guest_cards, cards, re.MULTILINE), cards
+    assert guest_run.extra["machine"].strip() == scenario.arch
+    if scenario.arch == "aarch64":
+        # EDK2 gives DMI and ACPI instead of the device tree; a direct boot only the latter.
+        vendor, compatible = guest_run.extra["dmi_vendor"].strip(), guest_run.extra["dt_compatible"]
+        if scenario.uefi:
+            assert (vendor, compatible) == ("QEMU", "")
+        else:
+            assert (vendor, compatible.split()) == ("", ["linux,dummy-virt"])
 
 
 @by_scenario
@@ -137,3 +145,23 @@ def test_report_validates_against_the_json_schema(scenario: Scenario, guest_run:
     doc = _report(guest_run)
     jsonschema.validate(doc, SCHEMA)
     assert doc["system"]["kernel_release"] == guest_run.kernel_release
+
+
+def test_arm64_root_key_changes_with_the_package_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = arm64.root_key("linux-image-6.12.95+deb12-arm64")
+    monkeypatch.setattr(arm64, "PACKAGES", (*arm64.PACKAGES, "procps"))
+    assert arm64.root_key("linux-image-6.12.95+deb12-arm64") != before
+
+
+def test_arm64_root_key_changes_with_the_kernel() -> None:
+    assert arm64.root_key("linux-image-6.12.95+deb12-arm64") != arm64.root_key(
+        "linux-image-6.12.96+deb12-arm64"
+    )
+
+
+def test_aarch64_stage2_runs_the_roots_python_on_the_shared_checkout() -> None:
+    scenario = next(s for s in SCENARIOS if s.arch == "aarch64")
+    script = lab.stage2_script(scenario, {"json": "true"})
+    assert f"export PYTHON={arm64.PYTHON} " in script
+    assert f"{lab.CHECKOUT_TAG} {arm64.CHECKOUT}\n" in script
+    assert "lab-hostroot" not in script
