@@ -86,7 +86,18 @@ def test_cases_name_captured_guests() -> None:
         assert case["guest"] in known, f"{rule_id} case {number}: unknown guest {case['guest']}"
 
 
-@pytest.mark.parametrize("guest", ["healthy-pci", "modern-mmio", "busybox-tools"])
+HEALTHY_GUESTS = (
+    "healthy-pci",
+    "modern-mmio",
+    "busybox-tools",
+    "arm-healthy-pci",
+    "arm-healthy-pci-uefi",
+    "arm-modern-mmio",
+    "arm-modern-mmio-uefi",
+)
+
+
+@pytest.mark.parametrize("guest", HEALTHY_GUESTS)
 def test_healthy_guests_have_no_error_or_warning(guest: str) -> None:
     diagnosis = run_rules(RULES, build_facts(guest_evidence(guest)))
     loud = [f.rule.rule_id for f in diagnosis.findings if f.rule.severity is not Severity.INFO]
