@@ -18,6 +18,7 @@ from snddiag.bundle import BundleError, Limits
 from snddiag.bundle.read import read_bundle
 from snddiag.engine.load import Rule
 from snddiag.pipeline import diagnose
+from snddiag.report import ExitCode
 
 _worker_rules: list[Rule] = []
 _worker_limits = Limits()
@@ -48,13 +49,14 @@ def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
     """One bundle's verdict as plain data; a stable entry point for scripts and workers.
 
     Readable: {"path", "status", "exit_code", "rules" (fired), "not_checked"} and, when the
-    bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error"}. The shape is
+    bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error", "exit_code"}
+    (65, or 70 for a bug in snddiag while diagnosing it). The shape is
     that of the `bundles` items in snddiag/report/summary.schema.json. Never raises BundleError.
     """
     try:
         found = diagnose_bundle(Path(path), rules, limits)
     except BundleError as err:
-        return {"path": path, "error": str(err)}
+        return {"path": path, "error": str(err), "exit_code": int(ExitCode.DATA_ERR)}
     document = found.document
     result: dict[str, Any] = {
         "path": path,
@@ -77,7 +79,11 @@ def _work(path: str) -> dict[str, Any]:
     try:
         return analyze_one(path, _worker_rules, _worker_limits)
     except Exception as err:  # a bug on one bundle must not hide the others
-        return {"path": path, "error": f"internal error: {err!r} (a bug in snddiag: report it)"}
+        return {
+            "path": path,
+            "error": f"internal error: {err!r} (a bug in snddiag: report it)",
+            "exit_code": int(ExitCode.SOFTWARE),
+        }
 
 
 def analyze_many(
