@@ -8,8 +8,10 @@ without --debug.
 from __future__ import annotations
 
 import os
-import signal
 import sys
+
+# The C module, not `signal`: that one imports enum first, and a Ctrl-C there would be a traceback.
+_signal = __import__("_signal")
 
 
 def _interrupted_while_starting(signum: int, frame: object) -> None:
@@ -19,8 +21,8 @@ def _interrupted_while_starting(signum: int, frame: object) -> None:
     os._exit(130)
 
 
-if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-    signal.signal(signal.SIGINT, _interrupted_while_starting)
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
 
 import argparse  # noqa: E402 - after the handler: Ctrl-C while importing is a clean exit
 import contextlib  # noqa: E402
@@ -192,7 +194,7 @@ def _run(args_list: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
     args_list = list(sys.argv[1:] if argv is None else argv)
     _tolerant_streams()
     try:

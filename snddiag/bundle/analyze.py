@@ -8,6 +8,7 @@ snddiag.report's (`report.summary` for many bundles); choosing text or JSON is t
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -75,6 +76,12 @@ def _init_worker(rules: list[Rule], limits: Limits) -> None:
     _worker_rules, _worker_limits = rules, limits
 
 
+def _init_pool_worker(rules: list[Rule], limits: Limits) -> None:
+    # Ctrl-C reaches the whole process group: the parent alone reports it, once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _init_worker(rules, limits)
+
+
 def _work(path: str) -> dict[str, Any]:
     try:
         return analyze_one(path, _worker_rules, _worker_limits)
@@ -99,5 +106,7 @@ def analyze_many(
         yield from (_work(p) for p in paths)
         return
     chunk = max(1, min(16, len(paths) // (workers * 8)))
-    with ProcessPoolExecutor(workers, initializer=_init_worker, initargs=(rules, limits)) as pool:
+    with ProcessPoolExecutor(
+        workers, initializer=_init_pool_worker, initargs=(rules, limits)
+    ) as pool:
         yield from pool.map(_work, paths, chunksize=chunk)
