@@ -7,25 +7,28 @@ without --debug.
 
 from __future__ import annotations
 
-import os
-import sys
-
-# The C module, not `signal`: that one imports enum first, and a Ctrl-C there would be a traceback.
+# The C module, not `signal`: that one imports enum first, and a Ctrl-C there would be a
+# traceback. Nothing is imported before the handler is in place.
 _signal = __import__("_signal")
 
 
-def _interrupted_while_starting(signum: int, frame: object) -> None:
-    # Ctrl-C while the modules below load: no KeyboardInterrupt can be caught there yet, and
-    # there is nothing to clean up. main() puts Python's own handler back.
+def _interrupted_now(signum: int, frame: object) -> None:
+    # Ctrl-C while the modules below load (or after the run, while Python shuts down): no
+    # KeyboardInterrupt can be caught there, and there is nothing to clean up. main() puts
+    # Python's own handler back for the run itself.
+    import os
+
     os.write(2, b"snddiag: interrupted\n")
     os._exit(130)
 
 
 if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
-    _signal.signal(_signal.SIGINT, _interrupted_while_starting)
+    _signal.signal(_signal.SIGINT, _interrupted_now)
 
 import argparse  # noqa: E402 - after the handler: Ctrl-C while importing is a clean exit
 import contextlib  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -194,11 +197,10 @@ def _run(args_list: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    _signal.signal(_signal.SIGINT, _signal.default_int_handler)
-    args_list = list(sys.argv[1:] if argv is None else argv)
-    _tolerant_streams()
     try:
-        return _run(args_list)
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        _tolerant_streams()
+        return _run(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:
         _say("interrupted")
         return ExitCode.INTERRUPTED
@@ -210,4 +212,6 @@ def main_entry() -> None:
         sys.stdout.flush()
     except OSError:
         _silence_stdout()
+    # The work is done and said; a Ctrl-C while Python shuts down is one line too.
+    _signal.signal(_signal.SIGINT, _interrupted_now)
     sys.exit(code)
