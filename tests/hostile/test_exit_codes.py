@@ -185,3 +185,29 @@ def test_ctrl_c_at_any_time_exits_130_in_one_line(delay_s: float) -> None:
         assert err == b""
         return
     assert (process.returncode, err) == (130, b"snddiag: interrupted\n")
+
+
+def test_ctrl_c_during_many_bundles_is_one_line_from_the_parent(tmp_path: Path) -> None:
+    # A terminal's Ctrl-C reaches the whole process group, workers included.
+    from tests.hostile.kit import hostile_bundle
+
+    first = hostile_bundle("legacy-mmio", tmp_path / "b0.tar.gz")
+    paths = [str(first)]
+    for number in range(1, 120):
+        copy = tmp_path / f"b{number}.tar.gz"
+        copy.write_bytes(first.read_bytes())
+        paths.append(str(copy))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "snddiag", "analyze", *paths, "--jobs", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        start_new_session=True,
+    )
+    time.sleep(1.5)
+    os.killpg(process.pid, signal.SIGINT)
+    out, err = process.communicate(timeout=60)
+    if process.returncode == 2:  # all 120 were done within the delay
+        assert out.startswith(b"snddiag: 120 bundles")
+        return
+    assert (process.returncode, err, out) == (130, b"snddiag: interrupted\n", b"")
