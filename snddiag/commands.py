@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,6 +24,30 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = ExitCode.INCOMPLETE) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _refuse_directories(bundles: list[Path]) -> None:
+    """A directory given as a bundle: a snapshot is read with --root, a system with snddiag's."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    for path in bundles:
+        if path.is_dir():
+            hint = "analyze --root" if (path / MANIFEST_NAME).is_file() else "--root"
+            raise CommandError(
+                f"{path}: a directory, not a bundle: use `snddiag {hint} {path}`", ExitCode.USAGE
+            )
+
+
+def _refuse_snapshot(root: Path) -> None:
+    """--root DIR reads a system's files; a snapshot directory is read by analyze --root."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    if (root / MANIFEST_NAME).is_file():
+        raise CommandError(
+            f"--root {root}: this is a snapshot ({MANIFEST_NAME}): "
+            f"use `snddiag analyze --root {root}`",
+            ExitCode.USAGE,
+        )
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
@@ -61,21 +87,51 @@ def diagnose_live(args: argparse.Namespace) -> int:
     root = args.root or Path("/")
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    if args.root is not None:
+        _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None)
     return _report(diagnose(evidence, rules).document, args)
 
 
+def _check_new_directory(directory: Path) -> None:
+    """--dir must name nothing yet, or an empty directory (not a link to one)."""
+    from snddiag.collect.tree import describe
+
+    try:
+        mode = os.lstat(directory).st_mode
+        crowded = stat.S_ISDIR(mode) and any(directory.iterdir())
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        code = ExitCode.CANNOT_CREATE
+        raise CommandError(f"cannot write {directory}: {err.strerror}", code) from err
+    if not stat.S_ISDIR(mode):
+        raise CommandError(
+            f"cannot write {directory}: it is {describe(mode)}; give a new directory",
+            ExitCode.CANNOT_CREATE,
+        )
+    if crowded:
+        raise CommandError(
+            f"{directory} exists and is not empty; give a new directory", ExitCode.CANNOT_CREATE
+        )
+
+
 def collect_command(args: argparse.Namespace) -> int:
+    """Collect this system, or with --root the tree at DIR (its files only, as a diagnosis does)."""
     from snddiag.collect import collect
 
-    if args.dir is not None and args.dir.exists() and any(args.dir.iterdir()):
-        raise CommandError(f"{args.dir} exists and is not empty; give a new directory")
-    evidence = collect()
+    if args.root is not None and not args.root.is_dir():
+        raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
     if args.dir is not None:
+        _check_new_directory(args.dir)
+    evidence = collect(args.root or Path("/"), live=args.root is None)
+    if args.dir is not None:
+        from snddiag.bundle.output import code_for
+
         try:
             save_directory(evidence, args.dir)
         except OSError as err:
-            raise CommandError(f"cannot write {args.dir}: {err.strerror}") from err
+            raise CommandError(f"cannot write {args.dir}: {err.strerror}", code_for(err)) from err
         print(f"snddiag: snapshot written to {args.dir}", file=sys.stderr)
         return ExitCode.OK
     from snddiag.bundle.write import write_bundle
@@ -92,6 +148,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
+    _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)

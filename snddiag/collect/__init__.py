@@ -31,6 +31,19 @@ def _identity() -> dict[str, str]:
     }
 
 
+def _capabilities() -> dict[str, str]:
+    """The effective capability mask (hex, as /proc/self/status shows it): root in a container
+    may lack CAP_SYSLOG, which reading the kernel log needs under dmesg_restrict."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return {"cap_eff": line.split(":", 1)[1].strip()}
+    except OSError:
+        pass  # no procfs: the capabilities stay unknown
+    return {}
+
+
 def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
@@ -49,6 +62,7 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     )
     if live:
         evidence.meta.update(_identity())
+        evidence.meta.update(_capabilities())
 
     def runnable(sources: tuple[Source, ...]) -> tuple[Source, ...]:
         # Offline (--root), a command would describe this machine, not the one under DIR.
@@ -58,6 +72,7 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     release = kernel_release(evidence) or ""
     first_log, *fallback_logs = plan.KERNEL_LOGS
     rest = plan.MODULES + plan.VIRTIO + plan.ALSA + ((first_log.source,) if live else ())
+    rest += plan.HOST_IDENTITY + plan.MODULE_FILES
     run_sources(plan.with_release(runnable(rest), release), root, evidence)
     dmesg = evidence.get(plan.key_of(first_log.source))
     if live and (dmesg is None or dmesg.status is not Status.OK):

@@ -6,8 +6,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import yaml
 
@@ -350,25 +351,46 @@ TEST_SUFFIX = ".test.yaml"
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(
+    # A walk over iterdir(), not rglob(): it also lists the rules inside snddiag.pyz, where
+    # `directory` is a zipfile.Path (which has no rglob before Python 3.12).
+    return [
         p
-        for p in directory.rglob("*" + RULE_SUFFIX)
-        if not p.name.endswith(TEST_SUFFIX) and p.is_file()
-    )
+        for p in _files(directory)
+        if p.name.endswith(RULE_SUFFIX) and not p.name.endswith(TEST_SUFFIX)
+    ]
+
+
+def _files(directory: Path) -> list[Path]:
+    found: list[Path] = []
+    for p in directory.iterdir():
+        if p.is_dir():
+            found += _files(p)
+        elif p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: str(p).split("/"))
 
 
 def _misnamed(directory: Path) -> list[Path]:
     """YAML files a site meant as rules but named so that they would never run (`x.yml`)."""
-    return sorted(
+    return [
         p
-        for p in directory.rglob("*")
-        if p.suffix.lower() in (".yml", ".yaml") and p.suffix != RULE_SUFFIX and p.is_file()
-    )
+        for p in _files(directory)
+        if p.name.lower().endswith((".yml", ".yaml")) and not p.name.endswith(RULE_SUFFIX)
+    ]
+
+
+def _shipped_rules() -> Path:
+    if SHIPPED_RULES.is_dir():
+        return SHIPPED_RULES
+    if SOURCE_TREE_RULES.is_dir():
+        return SOURCE_TREE_RULES
+    # In snddiag.pyz the rules are archive members: a zipfile.Path, read in place. It has what
+    # this module uses of a Path (iterdir, is_dir, is_file, name, read_text, str).
+    return cast(Path, resources.files("snddiag") / "rules")
 
 
 def default_rule_dirs() -> list[Path]:
-    shipped = SHIPPED_RULES if SHIPPED_RULES.is_dir() else SOURCE_TREE_RULES
-    dirs = [shipped]
+    dirs = [_shipped_rules()]
     if SITE_RULES.is_dir():
         dirs.append(SITE_RULES)
     return dirs

@@ -18,8 +18,8 @@ class ExitCode(IntEnum):
     USAGE = 64
     DATA_ERR = 65  # an input snddiag cannot read: a bad bundle or snapshot, a broken rule file
     SOFTWARE = 70  # an internal error: a bug in snddiag
-    CANT_CREATE = 73
-    IO_ERROR = 74
+    CANNOT_CREATE = 73  # sysexits EX_CANTCREAT: the output cannot be created
+    IO_ERROR = 74  # sysexits EX_IOERR: writing the output failed
     INTERRUPTED = 130  # Ctrl-C, as a shell reports a process ended by SIGINT
 
 

@@ -54,6 +54,10 @@ def _host(facts: Facts) -> dict[str, Any]:
     h = facts.host
     return {
         "vmm": h.vmm,
+        "vmm_source": h.vmm_source,
+        "offers_virtio_sound": h.offers_virtio_sound,
+        "acpi_oem_id": h.acpi_oem_id,
+        "hypervisor": h.hypervisor,
         "sys_vendor": h.sys_vendor,
         "product_name": h.product_name,
         "machine_type": h.machine_type,

@@ -46,7 +46,7 @@ def test_exit_codes_are_the_documented_ones() -> None:
         "USAGE": 64,
         "DATA_ERR": 65,
         "SOFTWARE": 70,
-        "CANT_CREATE": 73,
+        "CANNOT_CREATE": 73,
         "IO_ERROR": 74,
         "INTERRUPTED": 130,
     }
