@@ -1,14 +1,39 @@
-"""Command line: options -> pipeline -> exit code. No diagnosis logic lives here."""
+"""Command line: options -> pipeline -> exit code. No diagnosis logic lives here.
+
+Whatever happens, the run ends with one line at most and a documented exit code (README, "Exit
+codes"): Ctrl-C is 130, a closed output pipe ends it quietly, a bug is 70, never a traceback
+without --debug.
+"""
 
 from __future__ import annotations
 
-import argparse
-import sys
-from collections.abc import Sequence
-from pathlib import Path
+# The C module, not `signal`: that one imports enum first, and a Ctrl-C there would be a
+# traceback. Nothing is imported before the handler is in place.
+_signal = __import__("_signal")
 
-from snddiag import __version__
-from snddiag.report import ExitCode
+
+def _interrupted_now(signum: int, frame: object) -> None:
+    # Ctrl-C while the modules below load (or after the run, while Python shuts down): no
+    # KeyboardInterrupt can be caught there, and there is nothing to clean up. main() puts
+    # Python's own handler back for the run itself.
+    import os
+
+    os.write(2, b"snddiag: interrupted\n")
+    os._exit(130)
+
+
+if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
+    _signal.signal(_signal.SIGINT, _interrupted_now)
+
+import argparse  # noqa: E402 - after the handler: Ctrl-C while importing is a clean exit
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from snddiag import __version__  # noqa: E402
+from snddiag.report import ExitCode  # noqa: E402
 
 
 class UsageError(Exception):
@@ -110,32 +135,97 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    args_list = list(sys.argv[1:] if argv is None else argv)
+def _say(line: str) -> None:
+    """One line on stderr, escaped: it may quote a bundle, a rule file or a path."""
+    from snddiag.report.escape import escape
+
+    with contextlib.suppress(OSError):  # stderr itself is gone: only the exit code is left
+        print(f"snddiag: {escape(line)}", file=sys.stderr, flush=True)
+
+
+def _fail(message: str, code: int, as_json: bool) -> int:
+    """Report snddiag's own failure: one line on stderr, and with --json a document on stdout."""
+    _say(message)
+    if as_json and code >= ExitCode.USAGE:
+        from snddiag.report.json_doc import render_error_json
+
+        with contextlib.suppress(OSError):
+            sys.stdout.write(render_error_json(message, code))
+            sys.stdout.flush()
+    return code
+
+
+def _silence_stdout() -> None:
+    """After a broken pipe: point stdout at /dev/null so that the final flush cannot fail."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file (tests capture stdout)
+        pass
+
+
+def _tolerant_streams() -> None:
+    """Any output encoding works: what it cannot encode is written as `\\xb7`, not an error."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(OSError, ValueError):
+                reconfigure(errors="backslashreplace")
+
+
+def _run(args_list: list[str]) -> int:
+    as_json = "--json" in args_list
     try:
         args = build_parser().parse_args(args_list)
     except UsageError as err:
-        print(err, file=sys.stderr)
-        print("try 'snddiag --help'", file=sys.stderr)
-        return ExitCode.USAGE
+        # "snddiag analyze: ..." from argparse; _say names snddiag itself.
+        code = _fail(str(err).removeprefix("snddiag").lstrip(": "), ExitCode.USAGE, as_json)
+        _say("try 'snddiag --help'")
+        return code
     from snddiag import commands
 
     try:
-        return commands.dispatch(args)
+        code = commands.dispatch(args)
+        sys.stdout.flush()
+        return code
     except commands.CommandError as err:
-        print(f"snddiag: {err}", file=sys.stderr)
-        return err.code
-    except KeyboardInterrupt:
-        return 130
-    except Exception as err:
-        if getattr(args, "debug", False):
+        return _fail(str(err), err.code, args.json)
+    except BrokenPipeError:
+        # `snddiag | head -1`: the reader has what it wanted; nothing to say.
+        _silence_stdout()
+        return ExitCode.IO_ERROR
+    except OSError as err:
+        if args.debug:
             raise
-        print(
-            f"snddiag: internal error: {err!r} (run with --debug for the traceback)",
-            file=sys.stderr,
+        where = f" {err.filename}" if err.filename else " the output"
+        return _fail(f"I/O error on{where}: {err.strerror or err}", ExitCode.IO_ERROR, args.json)
+    except Exception as err:
+        if args.debug:
+            raise
+        return _fail(
+            f"internal error: {err!r} (a bug in snddiag; run with --debug for the traceback)",
+            ExitCode.SOFTWARE,
+            args.json,
         )
-        return ExitCode.INCOMPLETE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        _tolerant_streams()
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    except KeyboardInterrupt:
+        _say("interrupted")
+        return ExitCode.INTERRUPTED
 
 
 def main_entry() -> None:
-    sys.exit(main())
+    code = main()
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
+    # The work is done and said; a Ctrl-C while Python shuts down is one line too.
+    _signal.signal(_signal.SIGINT, _interrupted_now)
+    sys.exit(code)

@@ -12,12 +12,15 @@ from typing import TYPE_CHECKING, Any
 from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
 from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
+from snddiag.report.escape import encodes, escape
 
 if TYPE_CHECKING:
     from snddiag.bundle import Limits
 
 
 class CommandError(Exception):
+    """A one-line reason for the user (cli escapes it: it may quote a bundle or a path)."""
+
     def __init__(self, message: str, code: int = ExitCode.INCOMPLETE) -> None:
         super().__init__(message)
         self.code = code
@@ -55,7 +58,7 @@ def _rules(args: argparse.Namespace) -> list[Rule]:
     try:
         return load_rules(_rule_dirs(args))
     except RuleFileError as err:
-        raise CommandError(str(err), ExitCode.USAGE) from err
+        raise CommandError(str(err), ExitCode.DATA_ERR) from err
 
 
 def _report(document: dict[str, Any], args: argparse.Namespace, *, many: bool = False) -> int:
@@ -152,7 +155,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         try:
             evidence = load_directory(args.snapshot_root)
         except EvidenceError as err:
-            raise CommandError(f"{args.snapshot_root}: {err}") from err
+            raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
         return _report(diagnose(evidence, rules).document, args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
@@ -186,12 +189,13 @@ def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> 
     try:
         found = diagnose_bundle(path, rules, limits)
     except BundleError as err:
-        raise CommandError(f"{path}: {err}") from err
+        raise CommandError(f"{path}: {err}", ExitCode.DATA_ERR) from err
     status = found.document["status"]
     if found.collected_status is not None and found.collected_status != status:
+        # Both strings are the bundle's own, as a stranger wrote them.
         print(
-            f"snddiag: note: when collected the verdict was '{found.collected_status}' (snddiag "
-            f"{found.collected_by}); with these rules it is '{status}'",
+            f"snddiag: note: when collected the verdict was '{escape(str(found.collected_status))}'"
+            f" (snddiag {escape(found.collected_by)}); with these rules it is '{status}'",
             file=sys.stderr,
         )
     return _report(found.document, args)
@@ -212,7 +216,9 @@ def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Ru
             if progress and len(results) % 10 == 0:
                 print(f"\rsnddiag: {len(results)}/{len(paths)} bundles", end="", file=sys.stderr)
     except BrokenProcessPool as err:
-        raise CommandError("a worker process died (out of memory? try --jobs 1)") from err
+        raise CommandError(
+            "a worker process died (out of memory? try --jobs 1)", ExitCode.SOFTWARE
+        ) from err
     if progress:
         print("\r\033[K", end="", file=sys.stderr)
     return _report(build_summary(results, rules), args, many=True)
@@ -223,10 +229,10 @@ def rules_command(args: argparse.Namespace) -> int:
     if args.rules_command == "check":
         problems = check_rules(dirs)
         for problem in problems:
-            print(problem, file=sys.stderr)
+            print(escape(str(problem)), file=sys.stderr)
         count = sum(1 for _ in _all_rule_files(dirs))
         print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
-        return ExitCode.USAGE if problems else ExitCode.OK
+        return ExitCode.DATA_ERR if problems else ExitCode.OK
     if args.rules_command == "facts":
         return _facts_command(args)
     rules = _rules(args)
@@ -240,7 +246,7 @@ def rules_command(args: argparse.Namespace) -> int:
         print(json.dumps(listing, indent=2))
     else:
         for rule in rules:
-            print(f"{rule.rule_id:32} {rule.severity.value:8} {rule.title}")
+            print(f"{rule.rule_id:32} {rule.severity.value:8} {escape(rule.title)}")
     return ExitCode.OK
 
 
@@ -280,19 +286,22 @@ def explain_command(args: argparse.Namespace) -> int:
     rule = rules.get(args.rule_id)
     if rule is None:
         raise CommandError(f"no rule '{args.rule_id}' (see 'snddiag rules list')", ExitCode.USAGE)
-    print(f"{rule.rule_id} ({rule.severity.value}): {rule.title}")
-    print(f"file: {rule.path}")
+    # A site's rule file is text like any other: escaped before it reaches the terminal.
+    print(f"{rule.rule_id} ({rule.severity.value}): {escape(rule.title)}")
+    print(f"file: {escape(str(rule.path))}")
     print()
-    print(rule.explain)
+    print(escape(rule.explain, newlines=True))
     if rule.remediation:
         print()
         print("Remediation (steps are chosen by distro, architecture and VMM at run time):")
+        dot = " \u00b7 " if encodes(sys.stdout, "\u00b7") else " - "
         for number, step in enumerate(rule.remediation, start=1):
-            filters = "; ".join(f"{k}={','.join(v)}" for k, v in step.filters)
-            label = step.side + (f" · {step.tool}" if step.tool else "")
-            print(f"  {number}. [{label}] {step.text}" + (f"  (when {filters})" if filters else ""))
+            filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
+            label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
+            text = escape(step.text, newlines=True)
+            print(f"  {number}. [{label}] {text}" + (f"  (when {filters})" if filters else ""))
     for reference in rule.references:
-        print(f"See: {reference}")
+        print(f"See: {escape(reference)}")
     return ExitCode.OK
 
 

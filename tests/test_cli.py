@@ -39,7 +39,7 @@ def test_rules_check_reports_file_and_line(
     (tmp_path / "bad.yaml").write_text(
         "id: bad\nseverity: info\ntitle: x\nwhen: {fact: nope, eq: 1}\n"
     )
-    assert main(["rules", "check", "--rules", str(tmp_path)]) == 64
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 65
     err = capsys.readouterr().err
     assert f"{tmp_path / 'bad.yaml'}:4: unknown fact 'nope'" in err
 
@@ -48,7 +48,7 @@ def test_broken_extra_rules_stop_a_diagnosis_with_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "bad.yaml").write_text("id: bad\nseverity: [\n")
-    assert main(["analyze", "--root", str(GUESTS / "healthy-pci"), "--rules", str(tmp_path)]) == 64
+    assert main(["analyze", "--root", str(GUESTS / "healthy-pci"), "--rules", str(tmp_path)]) == 65
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1
     assert str(tmp_path / "bad.yaml") in err[0]
@@ -104,7 +104,7 @@ def test_system_text_is_not_read_as_markup(
 def test_snapshot_directory_that_is_not_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["analyze", "--root", str(tmp_path)]) == 3
+    assert main(["analyze", "--root", str(tmp_path)]) == 65
     assert "manifest.json" in capsys.readouterr().err
 
 

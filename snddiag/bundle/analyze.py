@@ -20,6 +20,7 @@ from snddiag.bundle.read import read_bundle
 from snddiag.bundle.workers import Done, run_bounded
 from snddiag.engine.load import Rule
 from snddiag.pipeline import diagnose
+from snddiag.report import ExitCode
 
 
 @dataclass(frozen=True)
@@ -57,14 +58,15 @@ def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
     """One bundle's verdict as plain data; a stable entry point for scripts and workers.
 
     Readable: {"path", "status", "exit_code", "rules" (fired), "not_checked"} and, when the
-    bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error"}. The shape is
+    bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error", "exit_code"}
+    (65, or 70 for a bug in snddiag while diagnosing it). The shape is
     that of the `bundles` items in snddiag/report/summary.schema.json. Never raises BundleError.
     Runs here, unbounded: `analyze_many` runs it in bounded workers.
     """
     try:
         found = _diagnose_here(Path(path), rules, limits)
     except BundleError as err:
-        return {"path": path, "error": str(err)}
+        return {"path": path, "error": str(err), "exit_code": int(ExitCode.DATA_ERR)}
     document = found.document
     result: dict[str, Any] = {
         "path": path,
@@ -94,7 +96,8 @@ def analyze_many(
         if isinstance(outcome, Done):
             done[index] = outcome.value
         else:
-            done[index] = {"path": paths[index], "error": outcome.reason}
+            code = ExitCode.SOFTWARE if outcome.bug else ExitCode.DATA_ERR
+            done[index] = {"path": paths[index], "error": outcome.reason, "exit_code": int(code)}
         while following in done:
             yield done.pop(following)
             following += 1

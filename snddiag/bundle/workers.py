@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -67,6 +68,8 @@ def _limit_memory(extra_bytes: int) -> None:
 
 def _child(conn: Connection, call: Callable[..., Any], args: tuple[Any, ...], memory: int) -> None:
     message: _Message
+    # Ctrl-C reaches the whole process group: the parent alone reports it, once.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         _limit_memory(memory)
         message = ("ok", call(*args))

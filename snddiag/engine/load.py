@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from importlib import resources
@@ -14,6 +14,7 @@ import yaml
 
 from snddiag.engine.operators import OPERATORS, OperandError, prepare
 from snddiag.engine.paths import KNOWN_PATHS, is_known_path
+from snddiag.engine.regex_risk import RegexRisk, check_regex
 from snddiag.engine.values import fact_kind
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -139,6 +140,19 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> LinedDict
 _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+def _refuse_aliases(path: Path, text: str) -> None:
+    """Anchors and aliases (`&a`, `*a`) let 1 KB of YAML expand to 10^9 nodes; no rule needs
+    them. The parser's events show each one once, before anything is expanded."""
+    for event in yaml.parse(text, Loader=_SafeBase):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            mark = event.start_mark
+            raise RuleFileError(
+                path,
+                mark.line + 1 if mark is not None else 1,
+                "YAML anchors and aliases (&name, *name) are not allowed in rule files",
+            )
+
+
 def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
@@ -147,6 +161,8 @@ def load_yaml(path: Path) -> Any:
     except UnicodeDecodeError as err:
         raise RuleFileError(path, 1, f"not UTF-8 text: {err.reason}") from err
     try:
+        if "&" in text or "*" in text:
+            _refuse_aliases(path, text)
         return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -197,9 +213,19 @@ class _Checker:
         if not isinstance(pattern, str):
             raise self.fail(doc, f"'{key}' needs a regular expression string", key)
         try:
-            return re.compile(pattern, re.MULTILINE)
+            compiled = re.compile(pattern, re.MULTILINE)
         except re.error as err:
             raise self.fail(doc, f"bad regular expression: {err}", key) from err
+        self.regex_risk(doc, key, pattern)
+        return compiled
+
+    def regex_risk(self, doc: LinedDict, key: str, pattern: str) -> None:
+        try:
+            check_regex(pattern)
+        except RegexRisk as err:
+            raise self.fail(
+                doc, f"regular expression {pattern!r} could backtrack for hours: {err}", key
+            ) from err
 
     def condition(self, node: Any) -> Condition:
         if not isinstance(node, LinedDict):
@@ -225,9 +251,12 @@ class _Checker:
         op = ops[0]
         kind = fact_kind(fact)
         try:
-            return Leaf(fact, op, prepare(op, node[op], kind))
+            leaf = Leaf(fact, op, prepare(op, node[op], kind))
         except OperandError as err:
             raise self.fail(node, f"'{op}' on {fact} ({kind.value}): {err}", op) from err
+        if isinstance(leaf.value, re.Pattern):
+            self.regex_risk(node, op, leaf.value.pattern)
+        return leaf
 
     def quote(self, node: Any) -> Quote:
         if not isinstance(node, LinedDict):
@@ -317,16 +346,37 @@ def load_rule(path: Path) -> Rule:
     return _Checker(path).rule(load_yaml(path))
 
 
+RULE_SUFFIX = ".yaml"
+TEST_SUFFIX = ".test.yaml"
+
+
 def rule_files(directory: Path) -> list[Path]:
     # A walk over iterdir(), not rglob(): it also lists the rules inside snddiag.pyz, where
     # `directory` is a zipfile.Path (which has no rglob before Python 3.12).
+    return [
+        p
+        for p in _files(directory)
+        if p.name.endswith(RULE_SUFFIX) and not p.name.endswith(TEST_SUFFIX)
+    ]
+
+
+def _files(directory: Path) -> list[Path]:
     found: list[Path] = []
     for p in directory.iterdir():
         if p.is_dir():
-            found += rule_files(p)
-        elif p.name.endswith(".yaml") and not p.name.endswith(".test.yaml") and p.is_file():
+            found += _files(p)
+        elif p.is_file():
             found.append(p)
     return sorted(found, key=lambda p: str(p).split("/"))
+
+
+def _misnamed(directory: Path) -> list[Path]:
+    """YAML files a site meant as rules but named so that they would never run (`x.yml`)."""
+    return [
+        p
+        for p in _files(directory)
+        if p.name.lower().endswith((".yml", ".yaml")) and not p.name.endswith(RULE_SUFFIX)
+    ]
 
 
 def _shipped_rules() -> Path:
@@ -346,40 +396,43 @@ def default_rule_dirs() -> list[Path]:
     return dirs
 
 
+def _directory(directory: Path) -> Iterator[Rule | RuleFileError]:
+    """Each rule of a directory, or the problem of each file: the one walk that both a run
+    (`load_rules`, stopping at the first problem) and `rules check` (listing all) make."""
+    if not directory.is_dir():
+        yield RuleFileError(directory, 0, "not a directory of rules")
+        return
+    for path in _misnamed(directory):
+        yield RuleFileError(path, 0, f"not read: rule files end in '{RULE_SUFFIX}'")
+    seen: dict[str, Path] = {}
+    for path in rule_files(directory):
+        try:
+            rule = load_rule(path)
+        except RuleFileError as err:
+            yield err
+            continue
+        if rule.rule_id in seen:
+            yield RuleFileError(
+                path,
+                rule.line,
+                f"duplicate rule id '{rule.rule_id}' (also {seen[rule.rule_id]})",
+            )
+            continue
+        seen[rule.rule_id] = path
+        yield rule
+
+
 def load_rules(dirs: Iterable[Path]) -> list[Rule]:
     """Every rule of every directory; a later directory's rule replaces one with the same id."""
     by_id: dict[str, Rule] = {}
     for directory in dirs:
-        if not directory.is_dir():
-            raise RuleFileError(directory, 0, "not a directory of rules")
-        seen: dict[str, Path] = {}
-        for path in rule_files(directory):
-            rule = load_rule(path)
-            if rule.rule_id in seen:
-                raise RuleFileError(
-                    path,
-                    rule.line,
-                    f"duplicate rule id '{rule.rule_id}' (also {seen[rule.rule_id]})",
-                )
-            seen[rule.rule_id] = path
-            by_id[rule.rule_id] = rule
+        for item in _directory(directory):
+            if isinstance(item, RuleFileError):
+                raise item
+            by_id[item.rule_id] = item
     return sorted(by_id.values(), key=lambda r: r.rule_id)
 
 
 def check_rules(dirs: Iterable[Path]) -> list[RuleFileError]:
-    """Validate every file (not stopping at the first problem)."""
-    problems: list[RuleFileError] = []
-    for directory in dirs:
-        if not directory.is_dir():
-            problems.append(RuleFileError(directory, 0, "not a directory of rules"))
-            continue
-        problems.extend(p for p in map(_problem_of, rule_files(directory)) if p is not None)
-    return problems
-
-
-def _problem_of(path: Path) -> RuleFileError | None:
-    try:
-        load_rule(path)
-    except RuleFileError as err:
-        return err
-    return None
+    """Every problem `load_rules` would stop at, not only the first."""
+    return [item for d in dirs for item in _directory(d) if isinstance(item, RuleFileError)]

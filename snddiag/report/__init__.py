@@ -9,13 +9,18 @@ from snddiag.engine.load import Severity
 
 
 class ExitCode(IntEnum):
+    """0-3 are verdicts on the guest; 64 and up (sysexits.h) are snddiag's own failures."""
+
     OK = 0
     WARNING = 1
     ERROR = 2
     INCOMPLETE = 3
     USAGE = 64
+    DATA_ERR = 65  # an input snddiag cannot read: a bad bundle or snapshot, a broken rule file
+    SOFTWARE = 70  # an internal error: a bug in snddiag
     CANNOT_CREATE = 73  # sysexits EX_CANTCREAT: the output cannot be created
     IO_ERROR = 74  # sysexits EX_IOERR: writing the output failed
+    INTERRUPTED = 130  # Ctrl-C, as a shell reports a process ended by SIGINT
 
 
 def verdict(diagnosis: Diagnosis) -> tuple[str, ExitCode]:

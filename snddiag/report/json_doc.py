@@ -157,3 +157,19 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
 
 def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+ERROR_SCHEMA_VERSION = 1
+
+
+def render_error_json(message: str, exit_code: int) -> str:
+    """The document of a run that failed (error.schema.json): scripts reading stdout get a
+    status they can test rather than nothing."""
+    document = {
+        "schema_version": ERROR_SCHEMA_VERSION,
+        "tool": {"name": "snddiag", "version": __version__},
+        "status": "failed",
+        "exit_code": int(exit_code),
+        "error": message,
+    }
+    return json.dumps(document, indent=2) + "\n"

@@ -15,21 +15,27 @@ from typing import IO, Any
 from snddiag import __version__
 from snddiag.engine.load import Rule
 from snddiag.report import ExitCode
+from snddiag.report.escape import escape_document
 
-SUMMARY_SCHEMA_VERSION = 1
+SUMMARY_SCHEMA_VERSION = 2
 STATUSES = ("ok", "warning", "error", "incomplete", "unreadable")
-# A run's own precedence (snddiag.report.verdict): an error outranks a warning, and both
-# outrank checks that could not run.
-_PRECEDENCE = (ExitCode.ERROR, ExitCode.WARNING, ExitCode.INCOMPLETE, ExitCode.OK)
+# snddiag's own failures first (a bug, then a bundle it could not read); then a run's own
+# precedence (snddiag.report.verdict): an error outranks a warning, both outrank checks that
+# could not run.
+_PRECEDENCE = (
+    ExitCode.SOFTWARE,
+    ExitCode.DATA_ERR,
+    ExitCode.ERROR,
+    ExitCode.WARNING,
+    ExitCode.INCOMPLETE,
+    ExitCode.OK,
+)
 
 
 def overall_exit(results: Iterable[dict[str, Any]]) -> int:
-    """3 if any bundle could not be read, else the worst verdict by a run's own precedence."""
-    codes = set()
-    for result in results:
-        if "error" in result:
-            return ExitCode.INCOMPLETE
-        codes.add(int(result["exit_code"]))
+    """70 if snddiag failed on some bundle, else 65 if some bundle could not be read, else the
+    worst verdict by a run's own precedence: a verdict on the others is not a verdict on all."""
+    codes = {int(result.get("exit_code", ExitCode.DATA_ERR)) for result in results}
     return next((int(c) for c in _PRECEDENCE if int(c) in codes), ExitCode.OK)
 
 
@@ -77,6 +83,8 @@ def render_summary(summary: dict[str, Any], stream: IO[str], *, color: bool | No
     # Piped output has no width of its own; rich would assume 80 columns and fold paths.
     width = None if stream.isatty() else 160
     console = Console(file=stream, no_color=no_color, highlight=False, emoji=False, width=width)
+    # Paths, errors and rule ids come from bundles and the command line: escaped before use.
+    summary = escape_document(summary)
     bundles = summary["bundles"]
     names = short_names([b["path"] for b in bundles])
     counts = ", ".join(f"{n} {s}" for s, n in summary["statuses"].items() if n)

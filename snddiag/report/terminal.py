@@ -9,6 +9,8 @@ import io
 import os
 from typing import IO, Any
 
+from snddiag.report.escape import encodes, escape_document
+
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 _VERDICT = {
     "ok": ("virtio sound looks healthy", "bold green"),
@@ -17,6 +19,8 @@ _VERDICT = {
     "incomplete": ("diagnosis incomplete: some checks could not run", "bold magenta"),
 }
 _INDENT = 3
+# Rule prose that may span lines; every other string is shown on one line.
+_PROSE = frozenset({"explain", "step"})
 
 
 def _summary(document: dict[str, Any]) -> str:
@@ -41,6 +45,9 @@ def render_terminal(
     from rich.table import Table
     from rich.text import Text
 
+    # Every string of the document may come from the guest or a bundle: escaped before use.
+    document = escape_document(document, prose=_PROSE)
+    dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
     target = Console(file=stream, highlight=False, emoji=False)
     styled = color is True or (
         color is None and "NO_COLOR" not in os.environ and target.is_terminal
@@ -90,7 +97,7 @@ def render_terminal(
             steps = []
             for step_no, step in enumerate(finding["remediation"], start=1):
                 text = Text(
-                    f"[{step['side']}" + (f" · {step['tool']}" if step["tool"] else "") + "] ",
+                    f"[{step['side']}" + (f"{dot}{step['tool']}" if step["tool"] else "") + "] ",
                     style="dim",
                 )
                 text.append(step["step"], style="default")

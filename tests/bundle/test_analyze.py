@@ -66,10 +66,10 @@ def test_many_bundles_json_summary(
     bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     paths = [str(bundles[k]) for k in ("healthy", "no-device", "no-server", "broken")]
-    assert main(["analyze", *paths, "--json", "--jobs", "2"]) == 3
+    assert main(["analyze", *paths, "--json", "--jobs", "2"]) == 65
     summary = json.loads(capsys.readouterr().out)
-    assert summary["schema_version"] == 1
-    assert summary["exit_code"] == 3
+    assert summary["schema_version"] == 2
+    assert summary["exit_code"] == 65
     assert summary["statuses"] == {
         "ok": 1,
         "warning": 0,
@@ -101,7 +101,7 @@ def test_many_bundles_terminal_summary(
     bundles: dict[str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
     paths = [str(p) for p in bundles.values()]
-    assert main(["analyze", *paths, "--no-color"]) == 3
+    assert main(["analyze", *paths, "--no-color"]) == 65
     out = capsys.readouterr().out
     assert out.startswith("snddiag: 4 bundles: 1 ok, 1 error, 1 incomplete, 1 unreadable")
     assert "no-virtio-sound-device" in out
@@ -133,7 +133,11 @@ def test_one_bundle_as_data_for_scripts(
         "not_checked": [n["rule"] for n in live["not_checked"]],
         "collected_status": "error",
     }
-    assert set(analyze_one(str(bundles["broken"]), rules, Limits())) == {"path", "error"}
+    assert set(analyze_one(str(bundles["broken"]), rules, Limits())) == {
+        "path",
+        "error",
+        "exit_code",
+    }
 
 
 def test_rules_survive_the_trip_to_a_worker(rules: list[Rule]) -> None:
@@ -169,6 +173,6 @@ def test_member_limit_from_the_command_line(
     capsys.readouterr()
     assert main(["analyze", str(path), "--json"]) == 0
     capsys.readouterr()
-    assert main(["analyze", str(path), "--max-member-mb", "2"]) == 3
+    assert main(["analyze", str(path), "--max-member-mb", "2"]) == 65
     err = capsys.readouterr().err
     assert "data/var/log/kern.log" in err and "--max-member-mb limit (2 MB)" in err

@@ -282,11 +282,11 @@ def test_missing_file(watched: Path) -> None:
     assert "No such file" in _error(watched / "nope.tar.gz")
 
 
-def test_cli_gives_one_line_and_exit_3(
+def test_cli_gives_one_line_and_exit_65(
     watched: Path, members: list[tuple[str, bytes]], capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = _add(watched, members, regular(f"/tmp/{ESCAPE}", b"x"))
-    assert main(["analyze", str(bundle)]) == 3
+    assert main(["analyze", str(bundle)]) == 65
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.count("\n") == 1

@@ -230,8 +230,8 @@ def test_rules_check_and_a_diagnosis_refuse_a_bad_operand_alike(
     path = tmp_path / "a-rule.yaml"
     path.write_text(RULE.format(fact="system.kernel_release", op="contains", operand="5"))
     expected = f"{path}:6: 'contains' on system.kernel_release (text): needs a string\n"
-    assert main(["rules", "check", "--rules", str(tmp_path)]) == 64
+    assert main(["rules", "check", "--rules", str(tmp_path)]) == 65
     assert capsys.readouterr().err.startswith(expected)
     guest = REPO / "tests" / "fixtures" / "guests" / "healthy-pci"
-    assert main(["analyze", "--root", str(guest), "--rules", str(tmp_path)]) == 64
+    assert main(["analyze", "--root", str(guest), "--rules", str(tmp_path)]) == 65
     assert capsys.readouterr().err == f"snddiag: {expected}"

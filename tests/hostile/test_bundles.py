@@ -214,8 +214,10 @@ def test_hostile_bundle_alone(
         assert ran.code == document["exit_code"]
         if "config.gz" in case:  # inflated no further than the cap: as if there were none
             assert document["driver"]["config"] is None
-    else:
-        assert ran.out == ""
+    else:  # refused: the one-line reason on stderr, and --json's error document on stdout
+        failure = json.loads(ran.out)
+        assert (failure["status"], failure["exit_code"]) == ("failed", ran.code)
+        assert expected in failure["error"]
         assert expected in ran.err and ran.err.count("\n") == 1, ran.err
 
 

@@ -56,8 +56,15 @@ def test_overall_exit_follows_a_runs_precedence(codes: list[int], expected: int)
     assert overall_exit([{"exit_code": c} for c in codes]) == expected
 
 
-def test_any_unreadable_bundle_makes_exit_3() -> None:
-    assert overall_exit([{"exit_code": 2}, {"path": "x", "error": "truncated"}]) == 3
+def test_any_unreadable_bundle_makes_exit_65() -> None:
+    unreadable = {"path": "x", "error": "truncated", "exit_code": 65}
+    assert overall_exit([{"exit_code": 2}, unreadable]) == 65
+
+
+def test_a_bug_on_any_bundle_makes_exit_70() -> None:
+    bug = {"path": "y", "error": "internal error: ValueError()", "exit_code": 70}
+    unreadable = {"path": "x", "error": "truncated", "exit_code": 65}
+    assert overall_exit([{"exit_code": 2}, unreadable, bug]) == 70
 
 
 @pytest.mark.parametrize(
@@ -91,7 +98,7 @@ def test_summary_of_captured_guests_validates_against_its_schema(
 def test_summary_json_from_the_command_line_validates(
     bundles: list[str], capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["analyze", *bundles, "--json", "--jobs", "1"]) == 3
+    assert main(["analyze", *bundles, "--json", "--jobs", "1"]) == 65
     jsonschema.validate(json.loads(capsys.readouterr().out), SCHEMA)
 
 
