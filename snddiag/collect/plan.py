@@ -89,8 +89,9 @@ MODULE_FILES: tuple[Source, ...] = (Listing("lib/modules/{release}/kernel/sound/
 
 @dataclass(frozen=True)
 class KernelLog:
-    """A place the kernel log can be read: the source, how reports name it, and its layout
-    (the parser facts use: `dmesg`, `kmsg`, `journal` or `syslog`)."""
+    """A place the kernel log can be read: the source, how reports name it, and its layout (the
+    parser facts use: `dmesg`, `kmsg`, or `log` for log files and the journal, which may hold any
+    syslog, journalctl or pasted dmesg layout: see `snddiag.parse.syslog`)."""
 
     source: Source
     label: str
@@ -102,12 +103,12 @@ class KernelLog:
 KERNEL_LOGS: tuple[KernelLog, ...] = (
     KernelLog(Command("dmesg", ("dmesg",), timeout_s=5), "dmesg", "dmesg"),
     KernelLog(Kmsg("dev/kmsg"), "/dev/kmsg", "kmsg"),
-    KernelLog(File("var/log/kern.log"), "/var/log/kern.log", "syslog"),
-    KernelLog(File("var/log/messages"), "/var/log/messages", "syslog"),
+    KernelLog(File("var/log/kern.log"), "/var/log/kern.log", "log"),
+    KernelLog(File("var/log/messages"), "/var/log/messages", "log"),
     KernelLog(
         Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
         "journalctl -k",
-        "journal",
+        "log",
     ),
 )
 

@@ -1,4 +1,9 @@
-"""The kernel: its log (from the first place that could be read), command line and config."""
+"""The kernel: its log (from the first place that could be read), command line and config.
+
+A log that was read but holds no line in a layout snddiag knows is not "unreadable": `kernel.log`
+is then empty (not None: it was read), `kernel.log_unrecognised` shows its first line, and the
+probe facts, which need the messages, stay None.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +16,8 @@ from snddiag.evidence import MAX_FILE_BYTES, Evidence, Status, kernel_release
 from snddiag.facts.docs import fact
 from snddiag.parse import Parsed
 from snddiag.parse.kconfig import parse_kconfig
-from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_journal, parse_kmsg, parse_syslog
+from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
+from snddiag.parse.syslog import parse_log_file
 
 LogLines = tuple[KernelLine, ...]
 Config = dict[str, str]
@@ -20,14 +26,15 @@ Config = dict[str, str]
 LOG_PARSERS = {
     "dmesg": parse_dmesg,
     "kmsg": parse_kmsg,
-    "journal": parse_journal,
-    "syslog": parse_syslog,
+    "log": parse_log_file,
 }
+SHOWN_CHARS = 160  # of an unrecognised line
 
 CONFIG_KEYS = declared("proc/config.gz", "boot/config-{release}")
 SOURCES: dict[str, tuple[str, ...]] = {
     "kernel.log": KERNEL_LOG_KEYS,
     "kernel.log_source": KERNEL_LOG_KEYS,
+    "kernel.log_unrecognised": KERNEL_LOG_KEYS,
     "kernel.log_restricted": declared("cmd/dmesg", "proc/sys/kernel/dmesg_restrict"),
     "kernel.cmdline": declared("proc/cmdline"),
     "kernel.config_source": CONFIG_KEYS,
@@ -46,8 +53,17 @@ NO_LOG = "no kernel log could be read (dmesg, /dev/kmsg, log files, journal)"
 
 @dataclass(frozen=True)
 class Kernel:
-    log: str | None = fact("the kernel log of this boot, message text only", NO_LOG)
+    log: str | None = fact(
+        "the kernel log of this boot, message text only (empty: a log was read but its layout "
+        "is not known, see kernel.log_unrecognised)",
+        NO_LOG,
+    )
     log_source: str | None = fact("where the log was read (dmesg, /dev/kmsg, ...)", NO_LOG)
+    log_unrecognised: str | None = fact(
+        "the first line of a log that was read but is in no layout snddiag knows (escaped, "
+        "cut to 160 characters)",
+        "no log was read, or a log was read in a known layout",
+    )
     log_restricted: bool | None = fact(
         "the log is closed to this user (dmesg denied, or dmesg_restrict=1 and not root)",
         "neither dmesg's status nor dmesg_restrict and the user are known",
@@ -94,6 +110,27 @@ def gunzip_config(data: bytes) -> str | None:
     if len(plain) > MAX_FILE_BYTES or not inflater.eof:
         return None
     return plain.decode("utf-8", errors="replace")
+
+
+def unrecognised_log(evidence: Evidence) -> tuple[str, str] | None:
+    """The first log that was read but has no line in a known layout: its label and that line."""
+    for log in KERNEL_LOGS:
+        text = evidence.text(key_of(log.source))
+        if text is None or not text.strip():
+            continue
+        parsed: Parsed[LogLines] = LOG_PARSERS[log.layout](text)
+        if not parsed.value and parsed.unparsed:
+            return log.label, shown(parsed.unparsed[0])
+    return None
+
+
+def shown(line: str) -> str:
+    """`line` cut to `SHOWN_CHARS`, control and other unprintable characters as escapes."""
+    cut = "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii")
+        for c in line[:SHOWN_CHARS]
+    )
+    return cut + "..." if len(line) > SHOWN_CHARS else cut
 
 
 def read_kernel_config(evidence: Evidence) -> tuple[Config | None, str | None]:
@@ -186,9 +223,15 @@ def build_kernel(
 ) -> Kernel:
     disabled = _strip(evidence, "proc/sys/kernel/modules_disabled")
     modules_supported = _modules_supported(evidence, config)
+
+    text = "\n".join(line.text for line in log) if log is not None else None
+    unknown = unrecognised_log(evidence) if log is None else None
+    if unknown is not None:
+        log_source, text = unknown[0], ""
     return Kernel(
-        log="\n".join(line.text for line in log) if log is not None else None,
+        log=text,
         log_source=log_source,
+        log_unrecognised=unknown[1] if unknown is not None else None,
         log_restricted=_log_restricted(evidence),
         cmdline=_strip(evidence, "proc/cmdline"),
         config_source=config_source,

@@ -17,7 +17,7 @@ from snddiag.bundle.write import _redaction_note, write_bundle
 from snddiag.engine.load import Rule
 from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.parse.cmdline import parse_cmdline
-from snddiag.parse.kmsg import parse_syslog
+from snddiag.parse.syslog import parse_log_file
 from snddiag.pipeline import diagnose
 from tests.bundle.seeded import (
     FQDN,
@@ -131,7 +131,7 @@ def test_tokens_keep_cmdline_and_syslog_parseable() -> None:
     evidence.add(Entry("proc/sys/kernel/hostname", Kind.FILE, Status.OK, data=b"wombat-lab-7\n"))
     redactor.learn(evidence)
     syslog = "Nov 25 12:00:00 wombat-lab-7 kernel: [    3.1] virtio_snd virtio0: probe ok\n"
-    lines = parse_syslog(redactor.redact_text(syslog)).value
+    lines = parse_log_file(redactor.redact_text(syslog)).value
     assert [line.text for line in lines] == ["virtio_snd virtio0: probe ok"]
     cmdline = "root=UUID=8a1c3e55-9f0b-4d2a-a6c1-0d3e4f5a6b7c module_blacklist=virtio_snd quiet"
     pairs = parse_cmdline(redactor.redact_text(cmdline)).value

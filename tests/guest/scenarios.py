@@ -377,6 +377,64 @@ ARM_SCENARIOS: tuple[Scenario, ...] = (
 
 SCENARIOS += ARM_SCENARIOS
 
+# ---------------------------------------------------------------------------------------------
+# Kernel logs in other layouts (issue 14): the guest's own dmesg, re-rendered into
+# /var/log/kern.log on a tmpfs the way a log daemon would have written it, read by a user who
+# may not run dmesg (kernel.dmesg_restrict=1, snddiag as nobody).
+
+
+def _kern_log_as(header: str) -> tuple[str, ...]:
+    """Set-up lines: /var/log/kern.log holds this boot's dmesg with `header` before each message
+    (a sed replacement; `$HOST` is the guest's host name)."""
+    return (
+        COLDPLUG,  # first: the driver's messages are in dmesg only once it has probed
+        "mount -t tmpfs -o mode=755 tmpfs /var/log",
+        "HOST=$(hostname)",
+        f'dmesg | sed -E "s/^\\[ *[0-9]+\\.[0-9]+\\] /{header} /" >/var/log/kern.log',
+        "chmod 644 /var/log/kern.log",
+    )
+
+
+LOG_LAYOUT_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="kern-log-journal-short",
+        description="legacy-mmio whose kernel log is readable only as /var/log/kern.log in "
+        "journalctl -k's default layout (`Nov 29 14:00:00 host kernel: msg`), snddiag as nobody",
+        machine="microvm",
+        qemu_args=("-global", "virtio-mmio.force-legacy=true", *VIRTIO_MMIO),
+        sysctls=(("kernel.dmesg_restrict", "1"),),
+        run_as="nobody",
+        coldplug=False,
+        setup=_kern_log_as("$(date '+%b %d %H:%M:%S') $HOST kernel:"),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"legacy-mmio-transport"}),
+        expect_words=("virtio-sound-pci",),
+        guest_dmesg=(r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",),
+        guest_cards=r"no soundcards",
+    ),
+    Scenario(
+        name="kern-log-unknown-layout",
+        description="legacy-mmio whose kernel log is readable only as /var/log/kern.log in a "
+        "custom layout (`2026/11/29 14:00:00 host kernel: msg`), snddiag as nobody",
+        machine="microvm",
+        qemu_args=("-global", "virtio-mmio.force-legacy=true", *VIRTIO_MMIO),
+        sysctls=(("kernel.dmesg_restrict", "1"),),
+        run_as="nobody",
+        coldplug=False,
+        setup=_kern_log_as("$(date '+%Y\\/%m\\/%d %H:%M:%S') $HOST kernel:"),
+        # The transport still shows the legacy device (no VIRTIO_F_VERSION_1 in its features);
+        # the log's layout is named, not called unreadable.
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"legacy-mmio-transport", "kernel-log-layout-unknown"}),
+        expect_words=("virtio-sound-pci", "RSYSLOG_FileFormat"),
+        guest_dmesg=(r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",),
+        guest_cards=r"no soundcards",
+    ),
+)
+SCENARIOS += LOG_LAYOUT_SCENARIOS
+
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
 

@@ -13,7 +13,7 @@ from snddiag.parse.alsa import Card, PcmDevice, parse_asound_conf_default, parse
 from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
-from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_journal, parse_kmsg, parse_syslog
+from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
 from snddiag.parse.lsmod import LoadedModule, parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import (
@@ -28,6 +28,7 @@ from snddiag.parse.module_index import (
 )
 from snddiag.parse.os_release import parse_os_release
 from snddiag.parse.shell_words import split_words
+from snddiag.parse.syslog import parse_log_file
 from snddiag.parse.virtio_sysfs import (
     MAX_FEATURE_BITS,
     parse_features,
@@ -134,9 +135,8 @@ PARSERS: tuple[Case, ...] = (
     Case(parse_json_list, _json_list),
     Case(parse_kconfig, _str_dict),
     Case(parse_dmesg, _kernel_lines),
-    Case(parse_journal, _kernel_lines),
     Case(parse_kmsg, _kernel_lines),
-    Case(parse_syslog, _kernel_lines),
+    Case(parse_log_file, _kernel_lines),
     Case(parse_lsmod, _modules),
     Case(parse_proc_modules, _modules),
     Case(parse_modinfo, _multi_dict),

@@ -11,17 +11,18 @@ from snddiag.parse.alsa import parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
-from snddiag.parse.kmsg import parse_dmesg, parse_journal, parse_kmsg, parse_syslog
+from snddiag.parse.kmsg import parse_dmesg, parse_kmsg
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf, parse_modules_list
 from snddiag.parse.module_index import parse_modules_builtin, parse_modules_dep
 from snddiag.parse.os_release import parse_os_release
+from snddiag.parse.syslog import parse_log_file
 from snddiag.parse.virtio_sysfs import parse_features, parse_hex
 
 PARSERS: list[Callable[[str], Any]] = [
     parse_cards, parse_pcm, parse_asound_conf_default, parse_cmdline, parse_json_list,
-    parse_kconfig, parse_dmesg, parse_journal, parse_kmsg, parse_syslog, parse_lsmod,
+    parse_kconfig, parse_dmesg, parse_kmsg, parse_log_file, parse_lsmod,
     parse_proc_modules, parse_modinfo, parse_modprobe_conf, parse_modules_list,
     parse_modules_builtin, parse_modules_dep, parse_os_release,
     parse_features, parse_hex,

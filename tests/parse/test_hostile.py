@@ -18,11 +18,12 @@ from snddiag.parse import MAX_LINE_CHARS
 from snddiag.parse.alsa import parse_cards, parse_pcm
 from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.json_text import parse_json_list
-from snddiag.parse.kmsg import parse_dmesg, parse_journal, parse_kmsg, parse_syslog
+from snddiag.parse.kmsg import parse_dmesg, parse_kmsg
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf
 from snddiag.parse.os_release import parse_os_release
+from snddiag.parse.syslog import parse_log_file
 from snddiag.parse.virtio_sysfs import feature_names, parse_features, parse_hex
 from tests.parse.catalog import HELPERS, PARSERS, Case, check
 
@@ -76,22 +77,36 @@ SHAPES: dict[str, list[Callable[[int], str]]] = {
         lambda n: "[" + "1" * n + ".5] x",
         lambda n: "<" + "6" * n,
         lambda n: "[ 1." + "5" * n + "] x",
-    ],
-    "parse_journal": [
-        lambda n: "[ 1.0] " + "h" * n + " x",
-        lambda n: "[" + " " * n,
-        lambda n: "[ 1.0] h " + _rep("kernel ", n),
+        lambda n: "[    1.0]" + _rep("[    T1]", n),
+        lambda n: "kern" + " " * n + ":err   : x",
+        lambda n: "<6>" * max(1, n // 3),
+        lambda n: "[    1.0 <" + " " * n + ">] x",
+        lambda n: "[Sun Nov 29 14:00:00 2026]" + " " * n,
     ],
     "parse_kmsg": [
         lambda n: "6,1,2," + "-" * n,
         lambda n: "1" * n + ",",
         lambda n: "6,1," + "2" * n + ",-;x",
     ],
-    "parse_syslog": [
+    "parse_log_file": [
         lambda n: "Nov 25 12:00:00 h" + " " * n + "x",
         lambda n: "Nov " + "1" * n,
         lambda n: "Nov 25 12:00:00 h kernel: [" + " " * n,
         lambda n: "Nov 25 " + _rep("1:", n) + " h kernel: x",
+        lambda n: "Nov 25 12:00:00 " + "h" * n + " kernel: x",
+        lambda n: "Nov 25 12:00:00 h " + _rep("kern.err ", n) + "kernel: x",
+        lambda n: "2026-11-29T14:00:00." + "1" * n + "+00:00 h kernel: x",
+        lambda n: "Sun 2026-11-29 14:00:00 " + "U" * n + " h kernel: x",
+        lambda n: "[ 1.0] " + "h" * n + " x",
+        lambda n: "[" + " " * n,
+        lambda n: "[ 1.0] h " + _rep("kernel ", n),
+        lambda n: "[ 1.0] h kernel: x\n" + _rep("[ 1.0] h " + "kernel" * 20 + ": x\n", n),
+        lambda n: '{"MESSAGE": ' + "[" * n,
+        lambda n: '{"_TRANSPORT": "kernel", "MESSAGE": [' + _rep("255,", n) + "1]}",
+        lambda n: "data: " + _rep('{"a": ', n),
+        lambda n: "-- " + "-" * n,
+        lambda n: "Linux version x\n" + _rep("a" * 63 + "\n", n),  # journalctl -o cat
+        lambda n: "Nov 25 12:00:00 h kernel: x\n" + _rep(" continued" * 6 + "\n", n),
     ],
     "parse_lsmod": [lambda n: "a " + "1" * n, lambda n: _rep("x ", n)],
     "parse_proc_modules": [lambda n: "a " + "1" * n + " 0 - Live 0x0", lambda n: _rep("x ", n)],
@@ -206,8 +221,8 @@ def test_odd_numbers_are_not_read(number: str) -> None:
 def test_long_time_stamps_are_no_stamps(digits: int) -> None:
     big = "9" * digits
     assert parse_dmesg(f"[{big}.000000] x").value[0].time_s is None
-    assert parse_journal(f"[{big}.000000] h kernel: x").value == ()
-    assert parse_syslog(f"Nov 25 12:00:00 h kernel: [{big}.0] x").value[0].time_s is None
+    assert parse_log_file(f"[{big}.000000] h kernel: x").value == ()
+    assert parse_log_file(f"Nov 25 12:00:00 h kernel: [{big}.0] x").value[0].time_s is None
     (odd,) = parse_kmsg(f"6,1,{big},-;x").unparsed
     assert odd.startswith("6,1,999")
 

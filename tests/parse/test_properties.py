@@ -17,9 +17,10 @@ from hypothesis import strategies as st
 from snddiag.parse import MAX_INT_DIGITS, MAX_LINE_CHARS, ascii_int, lines_of
 from snddiag.parse.alsa import parse_cards, parse_pcm
 from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
-from snddiag.parse.kmsg import parse_dmesg, parse_journal, parse_kmsg, parse_syslog
+from snddiag.parse.kmsg import parse_dmesg, parse_kmsg
 from snddiag.parse.lsmod import parse_proc_modules
 from snddiag.parse.shell_words import split_words
+from snddiag.parse.syslog import parse_log_file
 from snddiag.parse.virtio_sysfs import (
     MAX_FEATURE_BITS,
     SOUND_FEATURES,
@@ -131,8 +132,8 @@ def test_kernel_log_stamps_read_back(seconds: int, micros: int, message: str) ->
     expected = float(f"{seconds}.{micros:06d}")
     for parsed in (
         parse_dmesg(f"[{stamp}] {message}"),
-        parse_journal(f"[{stamp}] host kernel: {message}"),
-        parse_syslog(f"Nov 25 12:00:00 host kernel: [{stamp}] {message}"),
+        parse_log_file(f"[{stamp}] host kernel: {message}"),
+        parse_log_file(f"Nov 25 12:00:00 host kernel: [{stamp}] {message}"),
         parse_kmsg(f"6,339,{seconds * 10**6 + micros},-;{message}"),
     ):
         (line,) = parsed.value
@@ -145,8 +146,8 @@ def test_kernel_log_stamps_read_back(seconds: int, micros: int, message: str) ->
 def test_overlong_stamps_are_not_stamps(digits: int) -> None:
     big = "9" * digits
     assert parse_dmesg(f"[{big}.000000] x").value[0].time_s is None
-    assert parse_journal(f"[{big}.0] h kernel: x").value == ()
-    assert parse_syslog(f"Nov 25 12:00:00 h kernel: [{big}.0] x").value[0].time_s is None
+    assert parse_log_file(f"[{big}.0] h kernel: x").value == ()
+    assert parse_log_file(f"Nov 25 12:00:00 h kernel: [{big}.0] x").value[0].time_s is None
     assert parse_kmsg(f"6,1,{big},-;x").value == ()
 
 
