@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
-from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
+
+# Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
+# `--version` and the like start without the YAML loader and the fact model.
+if TYPE_CHECKING:
+    from snddiag.engine.load import Rule
 
 
 class CommandError(Exception):
@@ -19,10 +22,14 @@ class CommandError(Exception):
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
+    from snddiag.engine.load import default_rule_dirs
+
     return [*default_rule_dirs(), *args.rules]
 
 
 def _rules(args: argparse.Namespace) -> list[Rule]:
+    from snddiag.engine.load import RuleFileError, load_rules
+
     try:
         return load_rules(_rule_dirs(args))
     except RuleFileError as err:
@@ -55,6 +62,7 @@ def diagnose_live(args: argparse.Namespace) -> int:
 
 def collect_command(args: argparse.Namespace) -> int:
     from snddiag.collect import collect
+    from snddiag.evidence import save_directory
 
     if args.dir is not None and args.dir.exists() and any(args.dir.iterdir()):
         raise CommandError(f"{args.dir} exists and is not empty; give a new directory")
@@ -77,6 +85,7 @@ def collect_command(args: argparse.Namespace) -> int:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
+    from snddiag.evidence import EvidenceError, load_directory
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
@@ -98,6 +107,8 @@ def analyze_command(args: argparse.Namespace) -> int:
 def rules_command(args: argparse.Namespace) -> int:
     dirs = _rule_dirs(args)
     if args.rules_command == "check":
+        from snddiag.engine.load import check_rules
+
         problems = check_rules(dirs)
         for problem in problems:
             print(problem, file=sys.stderr)
