@@ -3,12 +3,13 @@
     python3 benchmarks/bench_diagnosis.py [--runs N] [--source]
 
 Boots the lab's healthy-pci guest (tests/guest; needs tests/guest/setup-lab), then, in that one
-boot and N times each, runs and reports the median and best wall time and peak RSS of:
+boot, runs N rounds of these, one of each a round, and reports the median and best wall time,
+the peak RSS and the median, over rounds, of each command's time minus the interpreter's:
 
 - `python3 -c pass`: the interpreter's own start-up, the floor for any Python tool;
 - `python3 -c 'import snddiag.cli, snddiag.commands'`: the entry every command imports;
 - `python3 -m snddiag --json`: one full live diagnosis;
-- `alsa-info --stdout --no-upload`: ALSA's own collector, for scale;
+- `alsa-info --stdout --no-upload`: ALSA's own collector, for scale (timed apart, N times);
 
 then the median time of each phase of a diagnosis (benchmarks/phases.py: entry, rules load,
 collect, facts, rules run, report), the slowest evidence sources, and the import times of the
@@ -44,20 +45,24 @@ TIMED = {
     "python3 -c pass": '"$PYTHON" -c pass',
     "import entry": '"$PYTHON" -c "import snddiag.cli, snddiag.commands"',
     "snddiag --json": '"$PYTHON" -m snddiag --json',
-    "alsa-info": f"{ALSA_INFO} --stdout --no-upload",
 }
 
 
 def guest_commands(runs: int, source: bool) -> dict[str, str]:
     env = "" if source else f"PYTHONPATH={INSTALLED} "
-    measure = f'{env}"$PYTHON" "$REPO/benchmarks/measure.py" {runs}'
+    measure = f'{env}"$PYTHON" "$REPO/benchmarks/measure.py"'
     commands = {} if source else {"install": INSTALL}
     # One untimed run first: the share's files and the kernel's caches are warm for every line.
     commands["warm-up"] = f'{env}"$PYTHON" -m snddiag --json >/dev/null; true'
-    for number, command in enumerate(TIMED.values()):
-        commands[f"timed-{number}"] = f"{measure} {command}"
-    phases = f'{env}"$PYTHON" "$REPO/benchmarks/phases.py"'
-    commands["phases"] = f"for i in $(seq {runs}); do {phases} || exit 1; done"
+    # Rounds, each timing every command once: a shared host's load drifts over minutes, and
+    # a round's commands see about the same load (their differences are paired per round).
+    one_round = "; ".join(
+        [f"{measure} 1 {command} || exit 1" for command in TIMED.values()]
+        + [f'{env}"$PYTHON" "$REPO/benchmarks/phases.py" || exit 1']
+    )
+    for number in range(runs):  # a command each: the lab times every command out on its own
+        commands[f"round-{number}"] = one_round
+    commands["alsa-info"] = f"{measure} {runs} {ALSA_INFO} --stdout --no-upload"
     pattern = "|".join(name.replace(".", r"\.") for name in HEAVY)
     commands["imports"] = (
         f'{env}"$PYTHON" -X importtime -m snddiag --json 2>&1 >/dev/null'
@@ -87,16 +92,22 @@ def main() -> int:
             return 1
     how = "from the checkout, no bytecode" if args.source else "installed, with bytecode"
     print(f"healthy-pci guest, kernel {run.kernel_release}, {args.runs} runs each, snddiag {how}")
-    floor = 0.0
+    rounds = [
+        [json.loads(line) for line in result.stdout.splitlines()]
+        for name, result in run.commands.items()
+        if name.startswith("round-")
+    ]
     for number, label in enumerate(TIMED):
-        result = json.loads(run.commands[f"timed-{number}"].stdout)
-        floor = floor or result["median_s"]
-        over = f"  (+{result['median_s'] - floor:.3f} s)" if number else ""
+        times = [r[number]["median_s"] for r in rounds]
+        over = [r[number]["median_s"] - r[0]["median_s"] for r in rounds]
+        extra = f"  +{statistics.median(over):.3f} s over python3 -c pass" if number else ""
         print(
-            f"  {label:16} median {result['median_s']:.3f} s  best {result['best_s']:.3f} s  "
-            f"peak RSS {result['peak_rss_mib']:.1f} MiB{over}"
+            f"  {label:16} median {statistics.median(times):.3f} s  best {min(times):.3f} s  "
+            f"peak RSS {max(r[number]['peak_rss_mib'] for r in rounds):.1f} MiB{extra}"
         )
-    records = [json.loads(line) for line in run.commands["phases"].stdout.splitlines()]
+    alsa = json.loads(run.commands["alsa-info"].stdout)
+    print(f"  {'alsa-info':16} median {alsa['median_s']:.3f} s  best {alsa['best_s']:.3f} s")
+    records = [r[-1] for r in rounds]
     phases = [r["phases"] for r in records]
     print("phases of one diagnosis (median s, in-process, imports counted where first needed):")
     order = list(phases[0])
