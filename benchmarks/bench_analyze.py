@@ -31,12 +31,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from snddiag.bundle import Limits  # noqa: E402
-from snddiag.bundle.analyze import analyze_many, build_summary  # noqa: E402
+from snddiag.bundle.analyze import analyze_many  # noqa: E402
 from snddiag.bundle.read import read_bundle  # noqa: E402
 from snddiag.bundle.write import build_bundle, write_tar  # noqa: E402
 from snddiag.engine.load import Rule, default_rule_dirs, load_rules, rule_files  # noqa: E402
 from snddiag.evidence import Entry, Evidence, Kind, Status, load_directory  # noqa: E402
 from snddiag.pipeline import diagnose  # noqa: E402
+from snddiag.report.summary import build_summary  # noqa: E402
 
 GUESTS = REPO / "tests" / "fixtures" / "guests"
 HOSTNAME_KEY = "proc/sys/kernel/hostname"

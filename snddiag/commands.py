@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import stat
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,6 +14,7 @@ from snddiag.report import ExitCode
 # Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
 # `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
+    from snddiag.bundle import Limits
     from snddiag.engine.load import Rule
 
 
@@ -19,6 +22,30 @@ class CommandError(Exception):
     def __init__(self, message: str, code: int = ExitCode.INCOMPLETE) -> None:
         super().__init__(message)
         self.code = code
+
+
+def _refuse_directories(bundles: list[Path]) -> None:
+    """A directory given as a bundle: a snapshot is read with --root, a system with snddiag's."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    for path in bundles:
+        if path.is_dir():
+            hint = "analyze --root" if (path / MANIFEST_NAME).is_file() else "--root"
+            raise CommandError(
+                f"{path}: a directory, not a bundle: use `snddiag {hint} {path}`", ExitCode.USAGE
+            )
+
+
+def _refuse_snapshot(root: Path) -> None:
+    """--root DIR reads a system's files; a snapshot directory is read by analyze --root."""
+    from snddiag.evidence import MANIFEST_NAME
+
+    if (root / MANIFEST_NAME).is_file():
+        raise CommandError(
+            f"--root {root}: this is a snapshot ({MANIFEST_NAME}): "
+            f"use `snddiag analyze --root {root}`",
+            ExitCode.USAGE,
+        )
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
@@ -36,15 +63,21 @@ def _rules(args: argparse.Namespace) -> list[Rule]:
         raise CommandError(str(err), ExitCode.USAGE) from err
 
 
-def _report(document: dict[str, Any], args: argparse.Namespace) -> int:
+def _report(document: dict[str, Any], args: argparse.Namespace, *, many: bool = False) -> int:
+    """Print a diagnosis, or with `many` the summary of many bundles, as JSON or text."""
+    color = False if args.no_color else None
     if args.json:
         from snddiag.report.json_doc import render_json
 
         sys.stdout.write(render_json(document))
+    elif many:
+        from snddiag.report.summary import render_summary
+
+        render_summary(document, sys.stdout, color=color)
     else:
         from snddiag.report.terminal import render_terminal
 
-        render_terminal(document, sys.stdout, color=False if args.no_color else None)
+        render_terminal(document, sys.stdout, color=color)
     return int(document["exit_code"])
 
 
@@ -56,22 +89,52 @@ def diagnose_live(args: argparse.Namespace) -> int:
     root = args.root or Path("/")
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    if args.root is not None:
+        _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None)
     return _report(diagnose(evidence, rules).document, args)
 
 
+def _check_new_directory(directory: Path) -> None:
+    """--dir must name nothing yet, or an empty directory (not a link to one)."""
+    from snddiag.collect.tree import describe
+
+    try:
+        mode = os.lstat(directory).st_mode
+        crowded = stat.S_ISDIR(mode) and any(directory.iterdir())
+    except FileNotFoundError:
+        return
+    except OSError as err:
+        code = ExitCode.CANNOT_CREATE
+        raise CommandError(f"cannot write {directory}: {err.strerror}", code) from err
+    if not stat.S_ISDIR(mode):
+        raise CommandError(
+            f"cannot write {directory}: it is {describe(mode)}; give a new directory",
+            ExitCode.CANNOT_CREATE,
+        )
+    if crowded:
+        raise CommandError(
+            f"{directory} exists and is not empty; give a new directory", ExitCode.CANNOT_CREATE
+        )
+
+
 def collect_command(args: argparse.Namespace) -> int:
+    """Collect this system, or with --root the tree at DIR (its files only, as a diagnosis does)."""
     from snddiag.collect import collect
     from snddiag.evidence import save_directory
 
-    if args.dir is not None and args.dir.exists() and any(args.dir.iterdir()):
-        raise CommandError(f"{args.dir} exists and is not empty; give a new directory")
-    evidence = collect()
+    if args.root is not None and not args.root.is_dir():
+        raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
     if args.dir is not None:
+        _check_new_directory(args.dir)
+    evidence = collect(args.root or Path("/"), live=args.root is None)
+    if args.dir is not None:
+        from snddiag.bundle.output import code_for
+
         try:
             save_directory(evidence, args.dir)
         except OSError as err:
-            raise CommandError(f"cannot write {args.dir}: {err.strerror}") from err
+            raise CommandError(f"cannot write {args.dir}: {err.strerror}", code_for(err)) from err
         print(f"snddiag: snapshot written to {args.dir}", file=sys.stderr)
         return ExitCode.OK
     from snddiag.bundle.write import write_bundle
@@ -89,6 +152,7 @@ def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
+    _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
@@ -99,9 +163,59 @@ def analyze_command(args: argparse.Namespace) -> int:
         return _report(diagnose(evidence, rules).document, args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
-    from snddiag.bundle.analyze import analyze_bundles
+    if len(args.bundles) == 1:
+        return _analyze_bundle(args.bundles[0], args, rules)
+    return _analyze_bundles(args.bundles, args, rules)
 
-    return analyze_bundles(args, rules)
+
+def _limits(args: argparse.Namespace) -> Limits:
+    from snddiag.bundle import MIB, Limits
+
+    if args.max_member_mb <= 0 or args.max_total_mb <= 0:
+        raise CommandError("--max-member-mb and --max-total-mb must be positive", ExitCode.USAGE)
+    if args.jobs < 0:
+        raise CommandError("--jobs must be 0 (all cores) or more", ExitCode.USAGE)
+    return Limits(args.max_member_mb * MIB, args.max_total_mb * MIB)
+
+
+def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
+    from snddiag.bundle import BundleError
+    from snddiag.bundle.analyze import diagnose_bundle
+
+    limits = _limits(args)
+    try:
+        found = diagnose_bundle(path, rules, limits)
+    except BundleError as err:
+        raise CommandError(f"{path}: {err}") from err
+    status = found.document["status"]
+    if found.collected_status is not None and found.collected_status != status:
+        print(
+            f"snddiag: note: when collected the verdict was '{found.collected_status}' (snddiag "
+            f"{found.collected_by}); with these rules it is '{status}'",
+            file=sys.stderr,
+        )
+    return _report(found.document, args)
+
+
+def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
+    from snddiag.bundle.analyze import analyze_many
+    from snddiag.report.summary import build_summary
+
+    limits = _limits(args)
+    progress = sys.stderr.isatty() and len(paths) >= 20
+    results: list[dict[str, Any]] = []
+    try:
+        for result in analyze_many([str(p) for p in paths], rules, limits, args.jobs):
+            results.append(result)
+            if progress and len(results) % 10 == 0:
+                print(f"\rsnddiag: {len(results)}/{len(paths)} bundles", end="", file=sys.stderr)
+    except BrokenProcessPool as err:
+        raise CommandError("a worker process died (out of memory? try --jobs 1)") from err
+    if progress:
+        print("\r\033[K", end="", file=sys.stderr)
+    return _report(build_summary(results, rules), args, many=True)
 
 
 def rules_command(args: argparse.Namespace) -> int:

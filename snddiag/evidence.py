@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
@@ -186,16 +187,43 @@ def manifest_of(evidence: Evidence) -> dict[str, object]:
     }
 
 
+PRIVATE_DIR = 0o700
+PRIVATE_FILE = 0o600
+
+
+def _private_dir(path: Path) -> None:
+    """A new directory only its owner may enter (it may hold root's kernel log), any umask."""
+    path.mkdir(PRIVATE_DIR)
+    os.chmod(path, PRIVATE_DIR)
+
+
+def _private_file(path: Path, data: bytes) -> None:
+    # O_EXCL|O_NOFOLLOW: a new file, never through a link or into a FIFO left in the directory.
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with os.fdopen(os.open(path, flags, PRIVATE_FILE), "wb") as out:
+        os.fchmod(out.fileno(), PRIVATE_FILE)
+        out.write(data)
+
+
 def save_directory(evidence: Evidence, directory: Path) -> None:
-    """Write a snapshot directory (the layout of fixtures and of bundles' contents)."""
-    directory.mkdir(parents=True, exist_ok=True)
+    """Write a snapshot directory (the layout of fixtures and of bundles' contents).
+
+    `directory` is new or empty; what snddiag creates is 0700 (directories) and 0600 (files).
+    """
+    if not directory.exists():
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(directory)
     for entry in evidence:
         if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok:
-            target = directory / DATA_DIR / check_key(entry.key)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(entry.data)
+            *folders, name = check_key(entry.key).split("/")
+            folder = directory
+            for part in (DATA_DIR, *folders):
+                folder = folder / part
+                if not folder.is_dir():
+                    _private_dir(folder)
+            _private_file(folder / name, entry.data)
     text = json.dumps(manifest_of(evidence), indent=1, sort_keys=False) + "\n"
-    (directory / MANIFEST_NAME).write_text(text, encoding="utf-8")
+    _private_file(directory / MANIFEST_NAME, text.encode("utf-8"))
 
 
 def _node_from_manifest(raw: object) -> NodeInfo | None:

@@ -112,7 +112,7 @@ def test_collect_dir_refuses_a_non_empty_directory(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "keep.txt").write_text("mine")
-    assert main(["collect", "--dir", str(tmp_path)]) == 3
+    assert main(["collect", "--dir", str(tmp_path)]) == 73
     assert "not empty" in capsys.readouterr().err
     assert [p.name for p in tmp_path.iterdir()] == ["keep.txt"]
 

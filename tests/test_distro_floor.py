@@ -14,7 +14,7 @@ from pathlib import Path
 from tests.guests import REPO
 
 FLOOR = ("PyYAML==6.0", "psutil==5.9.4", "pyudev==0.24.0", "rich==13.3.1")
-TEST_TOOLS = ("pytest", "jsonschema")
+TEST_TOOLS = ("pytest", "jsonschema", "hypothesis==6.36.0")  # hypothesis: pyproject's floor
 VENV = REPO / ".lab" / "floor-venv-py39"
 
 
@@ -32,7 +32,7 @@ def _python39() -> str:
 def _venv_python() -> Path:
     python = VENV / "bin" / "python"
     stamp = VENV / "floor.txt"
-    wanted = "\n".join(FLOOR)
+    wanted = "\n".join(FLOOR + TEST_TOOLS)
     if not python.exists() or not stamp.exists() or stamp.read_text() != wanted:
         shutil.rmtree(VENV, ignore_errors=True)
         subprocess.run([_python39(), "-m", "venv", str(VENV)], check=True)

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import yaml
 
-from snddiag.engine import run_rules
+from snddiag.engine import Diagnosis, run_rules
 from snddiag.engine.load import Rule, Severity, load_rules
 from snddiag.facts import build_facts
 from tests.guests import REPO, captured_guests, guest_evidence
@@ -15,7 +15,7 @@ from tests.guests import REPO, captured_guests, guest_evidence
 RULES_DIR = REPO / "rules"
 RULES = load_rules([RULES_DIR])
 BY_ID = {r.rule_id: r for r in RULES}
-CASE_KEYS = {"guest", "fires", "checked", "drop"}
+CASE_KEYS = {"guest", "fires", "checked", "drop", "title"}
 
 
 def _cases() -> list[tuple[str, int, dict[str, Any]]]:
@@ -30,9 +30,12 @@ def _cases() -> list[tuple[str, int, dict[str, Any]]]:
 CASES = _cases()
 
 
-def _outcome(rule: Rule, case: dict[str, Any]) -> bool | None:
+def _diagnosis(rule: Rule, case: dict[str, Any]) -> Diagnosis:
     evidence = guest_evidence(case["guest"]).without(case.get("drop", ()))
-    diagnosis = run_rules([rule], build_facts(evidence))
+    return run_rules([rule], build_facts(evidence))
+
+
+def _outcome(diagnosis: Diagnosis) -> bool | None:
     if diagnosis.not_checked:
         return None
     return bool(diagnosis.findings)
@@ -44,12 +47,19 @@ def _outcome(rule: Rule, case: dict[str, Any]) -> bool | None:
 def test_rule_case(rule_id: str, number: int, case: dict[str, Any]) -> None:
     assert set(case) <= CASE_KEYS, f"unknown keys in case {number}: {set(case) - CASE_KEYS}"
     rule = BY_ID[rule_id]
-    outcome = _outcome(rule, case)
+    diagnosis = _diagnosis(rule, case)
+    outcome = _outcome(diagnosis)
     if case.get("checked") is False:
         assert outcome is None, f"{rule_id} should not be checkable on {case}"
     else:
         assert outcome is not None, f"{rule_id} could not be checked on {case}"
         assert outcome is case["fires"], f"{rule_id} on {case}: fired={outcome}"
+    if "title" in case:
+        # The title as the report prints it: filled in by the engine, for a finding or a rule
+        # that could not be checked.
+        shown = [f.title for f in diagnosis.findings] + [n.title for n in diagnosis.not_checked]
+        assert shown, f"{rule_id} case {number}: a quiet case has no title to assert"
+        assert shown == [case["title"]], f"{rule_id} case {number}: title {shown[0]!r}"
 
 
 def test_every_rule_has_a_firing_and_a_quiet_case() -> None:

@@ -1,17 +1,14 @@
-"""`snddiag collect -o`: the snapshot and its diagnosis as one gzip tar, written atomically."""
+"""`snddiag collect -o`: the snapshot and its diagnosis as one gzip tar (output.py: where to)."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
 import hashlib
 import io
 import json
-import os
 import re
 import sys
 import tarfile
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,7 +16,8 @@ from pathlib import Path
 from typing import IO, Any
 
 from snddiag import __version__
-from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, BundleError
+from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME
+from snddiag.bundle.output import OutputError, write_output
 from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, describe_counts, redact_evidence
 from snddiag.engine.load import Rule
 from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
@@ -111,40 +109,6 @@ def _write_members(built: Built, out: gzip.GzipFile, mtime: int) -> None:
             tar.addfile(info, io.BytesIO(data))
 
 
-def _write_file(built: Built, path: Path, mtime: int) -> None:
-    """The bundle appears whole under its name, or not at all."""
-    if path.is_dir():
-        raise BundleError(f"cannot write {path}: is a directory")
-    directory = path.parent if str(path.parent) else Path(".")
-    try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    except OSError as err:
-        raise BundleError(f"cannot write {path}: {err.strerror or err}") from err
-    try:
-        with os.fdopen(fd, "wb") as out:
-            write_tar(built, out, mtime)
-            out.flush()
-            os.fsync(out.fileno())
-        umask = os.umask(0o22)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except OSError as err:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise BundleError(f"cannot write {path}: {err.strerror or err}") from err
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-
-
 def _redaction_note(redaction: dict[str, Any]) -> str:
     if not redaction.get("enabled"):
         return "not redacted"
@@ -199,14 +163,14 @@ def write_bundle(
             sys.stdout.buffer.flush()
             where = "stdout"
         else:
-            _write_file(built, Path(output), mtime)
+            write_output(Path(output), lambda out: write_tar(built, out, mtime))
             where = output
-    except BundleError as err:
+    except OutputError as err:
         print(f"snddiag: {err}", file=sys.stderr)
-        return ExitCode.INCOMPLETE
+        return err.code
     except OSError as err:
         print(f"snddiag: cannot write the bundle to stdout: {err.strerror or err}", file=sys.stderr)
-        return ExitCode.INCOMPLETE
+        return ExitCode.IO_ERROR
     print(
         f"snddiag: bundle written to {where} ({len(built.evidence)} entries, "
         f"{_redaction_note(built.redaction)}; verdict: {document.get('status')})",

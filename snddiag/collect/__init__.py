@@ -32,6 +32,19 @@ def _identity() -> dict[str, str]:
     }
 
 
+def _capabilities() -> dict[str, str]:
+    """The effective capability mask (hex, as /proc/self/status shows it): root in a container
+    may lack CAP_SYSLOG, which reading the kernel log needs under dmesg_restrict."""
+    try:
+        with open("/proc/self/status", encoding="ascii", errors="replace") as status:
+            for line in status:
+                if line.startswith("CapEff:"):
+                    return {"cap_eff": line.split(":", 1)[1].strip()}
+    except OSError:
+        pass  # no procfs: the capabilities stay unknown
+    return {}
+
+
 def _group_name(gid: int) -> str:
     try:
         return grp.getgrgid(gid).gr_name
@@ -83,6 +96,7 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     )
     if live:
         evidence.meta.update(_identity())
+        evidence.meta.update(_capabilities())
 
     deferred = {stand_in.command for stand_in in plan.STAND_INS}
 
@@ -99,7 +113,7 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     if live:
         _run_unless_stood_in(plan.SYSTEM, root, evidence, "")
     release = kernel_release(evidence) or ""
-    rest = plan.MODULES + plan.VIRTIO + plan.ALSA
+    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + plan.HOST_IDENTITY + plan.MODULE_FILES
     run_sources(plan.with_release(runnable(rest), release), root, evidence)
     if live:
         _run_unless_stood_in(rest, root, evidence, release)

@@ -71,6 +71,21 @@ ALSA: tuple[Source, ...] = (
 )
 
 
+# What else a guest can tell of its host when DMI is absent (Firecracker, microVMs, direct kernel
+# boots): the hypervisor bit of the CPU, Xen's own file, and the ACPI tables' OEM ID (the first
+# 36 bytes of the FADT are its header; root only).
+HOST_IDENTITY: tuple[Source, ...] = (
+    Listing("sys/class/dmi/id"),
+    Listing("proc/device-tree"),  # node names: crosvm's serial ports are U6_16550A@...
+    File("proc/cpuinfo", keep=r"^flags\s"),
+    File("sys/hypervisor/type"),
+    File("sys/firmware/acpi/tables/FACP", max_bytes=36),
+)
+
+# Where the running kernel's module file of virtio_snd sits when the tree has no modules.dep.
+MODULE_FILES: tuple[Source, ...] = (Listing("lib/modules/{release}/kernel/sound/virtio"),)
+
+
 @dataclass(frozen=True)
 class KernelLog:
     """A place the kernel log can be read: the source, how reports name it, and its layout
@@ -133,7 +148,9 @@ def key_of(source: Source) -> str:
 
 
 PLAN: tuple[Source, ...] = (
-    SYSTEM + MODULES + VIRTIO + ALSA + tuple(log.source for log in KERNEL_LOGS)
+    (SYSTEM + MODULES + VIRTIO + ALSA + tuple(log.source for log in KERNEL_LOGS))
+    + HOST_IDENTITY
+    + MODULE_FILES
 )
 KERNEL_LOG_KEYS: tuple[str, ...] = tuple(key_of(log.source) for log in KERNEL_LOGS)
 
@@ -157,6 +174,9 @@ def with_release(sources: tuple[Source, ...], release: str) -> tuple[Source, ...
         elif isinstance(source, Link) and "{release}" in source.path:
             if release:
                 filled.append(Link(source.path.format(release=release)))
+        elif isinstance(source, Listing) and "{release}" in source.path:
+            if release:
+                filled.append(Listing(source.path.format(release=release)))
         else:
             filled.append(source)
     return tuple(filled)

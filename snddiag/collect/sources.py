@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import errno
 import fcntl
-import glob
 import os
 import re
 import shutil
@@ -18,9 +17,11 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import Union
 
-from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
+from snddiag.collect import tree
+from snddiag.collect.tree import NotRegularError
+from snddiag.evidence import Entry, Evidence, EvidenceError, Kind, NodeInfo, Status, check_key
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_COMMAND_BYTES = 8 * 1024 * 1024
@@ -97,16 +98,18 @@ def _status_of(err: OSError) -> Status:
     return Status.FAILED
 
 
-def _under(root: Path, rel: str) -> Path:
-    return root / rel.lstrip("/")
+def _failed(key: str, kind: Kind, err: OSError | NotRegularError) -> Entry:
+    if isinstance(err, NotRegularError):
+        return Entry(key, kind, Status.FAILED, stderr=f"not a regular file: {err}")
+    return Entry(key, kind, _status_of(err), stderr=err.strerror or str(err))
 
 
-def _read_bounded(handle: BinaryIO, limit: int) -> bytes:
+def _read_bounded(fd: int, limit: int) -> bytes:
     # Chunked: procfs sysctl files refuse a single read larger than the kernel will kmalloc.
     chunks: list[bytes] = []
     size = 0
     while size < limit:
-        chunk = handle.read(min(READ_CHUNK, limit - size))
+        chunk = os.read(fd, min(READ_CHUNK, limit - size))
         if not chunk:
             break
         chunks.append(chunk)
@@ -118,10 +121,13 @@ def read_file(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> Entry:
     key = rel.lstrip("/")
     started = time.monotonic()
     try:
-        with open(_under(root, rel), "rb", buffering=0) as handle:
-            data = _read_bounded(handle, max_bytes + 1)
-    except OSError as err:
-        return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+        fd = tree.open_regular(root, rel)
+        try:
+            data = _read_bounded(fd, max_bytes + 1)
+        finally:
+            os.close(fd)
+    except (OSError, NotRegularError) as err:
+        return _failed(key, Kind.FILE, err)
     truncated = len(data) > max_bytes
     return Entry(
         key,
@@ -135,50 +141,66 @@ def read_file(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> Entry:
 
 def read_link(root: Path, rel: str) -> Entry:
     key = rel.lstrip("/")
-    path = _under(root, rel)
-    if not os.path.lexists(path):
-        return Entry(key, Kind.LINK, Status.MISSING)
-    resolved = os.path.realpath(path)
-    root_text = str(root.resolve())
-    if root_text != "/" and resolved.startswith(root_text):
-        resolved = resolved[len(root_text) :] or "/"
-    return Entry(key, Kind.LINK, Status.OK, target=resolved)
+    try:
+        target = tree.link_target(root, rel)
+    except OSError as err:
+        return _failed(key, Kind.LINK, err)
+    return Entry(key, Kind.LINK, Status.OK, target=target)
 
 
 def read_listing(root: Path, rel: str) -> Entry:
     key = rel.strip("/")
     try:
-        names = tuple(sorted(os.listdir(_under(root, rel))))
+        names = tuple(sorted(tree.list_names(root, rel)))
     except OSError as err:
-        return Entry(key, Kind.DIRECTORY, _status_of(err), stderr=err.strerror or str(err))
+        return _failed(key, Kind.DIRECTORY, err)
     return Entry(key, Kind.DIRECTORY, Status.OK, names=names)
 
 
 def read_node(root: Path, rel: str) -> Entry:
     key = rel.lstrip("/")
-    path = _under(root, rel)
     try:
-        info = os.stat(path)
+        located = tree.locate(root, rel)
     except OSError as err:
-        return Entry(key, Kind.NODE, _status_of(err), stderr=err.strerror or str(err))
+        return _failed(key, Kind.NODE, err)
+    try:
+        readable = os.access(located.name, os.R_OK, dir_fd=located.parent)
+        writable = os.access(located.name, os.W_OK, dir_fd=located.parent)
+    finally:
+        os.close(located.parent)
+    info = located.info
     node = NodeInfo(
         mode=stat.S_IMODE(info.st_mode),
         uid=info.st_uid,
         gid=info.st_gid,
         is_char_device=stat.S_ISCHR(info.st_mode),
-        readable=os.access(path, os.R_OK),
-        writable=os.access(path, os.W_OK),
+        readable=readable,
+        writable=writable,
     )
     return Entry(key, Kind.NODE, Status.OK, node=node)
+
+
+def _open_kmsg(root: Path, rel: str) -> int:
+    """/dev/kmsg is a character device only on this machine: in a tree it would be ours."""
+    try:
+        return tree.open_regular(root, rel)
+    except NotRegularError:
+        located = tree.locate(root, rel)
+        try:
+            if not (stat.S_ISCHR(located.info.st_mode) and tree.is_host_root(root)):
+                raise
+            return os.open(located.name, os.O_RDONLY | os.O_NONBLOCK, dir_fd=located.parent)
+        finally:
+            os.close(located.parent)
 
 
 def read_kmsg(root: Path, rel: str) -> Entry:
     key = rel.lstrip("/")
     started = time.monotonic()
     try:
-        fd = os.open(_under(root, rel), os.O_RDONLY | os.O_NONBLOCK)
-    except OSError as err:
-        return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+        fd = _open_kmsg(root, rel)
+    except (OSError, NotRegularError) as err:
+        return _failed(key, Kind.FILE, err)
     records: list[bytes] = []
     size = 0
     truncated = False
@@ -195,7 +217,7 @@ def read_kmsg(root: Path, rel: str) -> Entry:
                     # A regular file (tests, bundles) rejects nothing; a short buffer does.
                     fcntl.fcntl(fd, fcntl.F_SETFL, 0)
                     continue
-                return Entry(key, Kind.FILE, _status_of(err), stderr=err.strerror or str(err))
+                return _failed(key, Kind.FILE, err)
             if not record:
                 break
             records.append(record)
@@ -266,43 +288,45 @@ def keep_lines(entry: Entry, pattern: str) -> Entry:
     return replace(entry, data=b"".join(lines), kept_lines=pattern)
 
 
-def expand(root: Path, pattern: str) -> list[str]:
-    """Relative paths matching a glob below root, sorted; symlinked dirs are followed."""
-    base = str(root).rstrip("/")
-    matches = glob.glob(base + "/" + pattern.lstrip("/"))
-    return sorted(m[len(base) + 1 :] for m in matches)
+def _wanted(rel: str, evidence: Evidence) -> bool:
+    """Not read yet, and a safe key: a name or a kernel release from a tree may hold `..`,
+    a backslash or a NUL, and such a key could not be saved or read back."""
+    try:
+        key = check_key(rel.strip("/"))
+    except EvidenceError:
+        return False
+    return key not in evidence.entries
 
 
 def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> None:
     """Read every source below root into evidence; a key already present is not read again."""
     for source in sources:
         if isinstance(source, File):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 entry = read_file(root, source.path, source.max_bytes)
                 evidence.add(keep_lines(entry, source.keep) if source.keep else entry)
         elif isinstance(source, Glob):
-            for rel in expand(root, source.pattern):
-                if rel in evidence.entries:
-                    continue
-                if (root / rel).is_file():
+            for rel in tree.expand(root, source.pattern):
+                # Directories (sysfs `power/`) and dangling links are not files; a FIFO or a
+                # device is recorded as one that could not be read.
+                if _wanted(rel, evidence) and tree.kind_of(root, rel) not in (None, stat.S_IFDIR):
                     evidence.add(read_file(root, rel))
         elif isinstance(source, Link):
-            for rel in expand(root, source.path) if "*" in source.path else [source.path]:
-                key = rel.lstrip("/")
-                if key not in evidence.entries:
+            for rel in tree.expand(root, source.path) if "*" in source.path else [source.path]:
+                if _wanted(rel, evidence):
                     evidence.add(read_link(root, rel))
         elif isinstance(source, Node):
-            for rel in expand(root, source.pattern):
-                if rel not in evidence.entries:
+            for rel in tree.expand(root, source.pattern):
+                if _wanted(rel, evidence):
                     evidence.add(read_node(root, rel))
         elif isinstance(source, Listing):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 evidence.add(read_listing(root, source.path))
         elif isinstance(source, Command):
             if f"cmd/{source.name}" not in evidence.entries:
                 evidence.add(run_command(source.name, source.argv, source.timeout_s))
         elif isinstance(source, Kmsg):
-            if source.path not in evidence.entries:
+            if _wanted(source.path, evidence):
                 evidence.add(read_kmsg(root, source.path))
         else:
             raise TypeError(f"unknown source {source!r}")

@@ -22,6 +22,7 @@ class Finding:
 @dataclass(frozen=True)
 class NotChecked:
     rule: Rule
+    title: str
     unknown_facts: tuple[str, ...]
     missing_sources: tuple[str, ...]
 
@@ -34,6 +35,7 @@ class Diagnosis:
 
 
 def run_rules(rules: list[Rule], facts: Facts) -> Diagnosis:
+    """Every rule's outcome, with its title (and a finding's text) filled in from the facts."""
     findings: list[Finding] = []
     not_checked: list[NotChecked] = []
     for rule in rules:
@@ -41,7 +43,9 @@ def run_rules(rules: list[Rule], facts: Facts) -> Diagnosis:
         result = evaluate(rule.when, facts, unknown)
         if result is None:
             sources = sorted({s for fact in unknown for s in sources_for(fact)})
-            not_checked.append(NotChecked(rule, tuple(sorted(unknown)), tuple(sources)))
+            not_checked.append(
+                NotChecked(rule, fill(rule.title, facts), tuple(sorted(unknown)), tuple(sources))
+            )
         elif result:
             steps = tuple(
                 Step(s.side, fill(s.text, facts), s.tool, s.filters)

@@ -6,12 +6,15 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import Enum
+from importlib import resources
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Union, cast
 
 import yaml
 
+from snddiag.engine.operators import OPERATORS, OperandError, prepare
 from snddiag.engine.paths import KNOWN_PATHS, is_known_path
+from snddiag.engine.values import fact_kind
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
@@ -19,10 +22,6 @@ SITE_RULES = Path("/etc/snddiag/rules.d")
 
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
-OPERATORS = (
-    "eq", "ne", "in", "contains", "matches", "lt", "le", "gt", "ge",
-    "version_lt", "version_ge", "exists",
-)  # fmt: skip
 SIDES = ("guest", "host")
 STEP_FILTERS = ("distro", "arch", "vmm", "flavour")
 RULE_KEYS = frozenset(
@@ -51,9 +50,8 @@ class RuleFileError(Exception):
 @dataclass(frozen=True)
 class Leaf:
     fact: str
-    op: str
-    value: Any
-    pattern: re.Pattern[str] | None = None
+    op: str  # a key of operators.OPERATORS
+    value: Any  # the operand as the operator prepared it (a compiled regex for `matches`)
 
 
 @dataclass(frozen=True)
@@ -225,22 +223,11 @@ class _Checker:
                 node, f"a condition needs exactly one operator of: {', '.join(OPERATORS)}"
             )
         op = ops[0]
-        value = node[op]
-        if op == "matches":
-            return Leaf(fact, op, value, self.regex(node, op, value))
-        if op == "in" and not isinstance(value, list):
-            raise self.fail(node, "'in' needs a list", op)
-        if op in ("lt", "le", "gt", "ge") and (
-            not isinstance(value, (int, float)) or isinstance(value, bool)
-        ):
-            raise self.fail(node, f"'{op}' needs a number", op)
-        if op in ("version_lt", "version_ge") and not isinstance(value, (str, int, float)):
-            raise self.fail(node, f"'{op}' needs a version such as '8.2'", op)
-        if op == "exists" and not isinstance(value, bool):
-            raise self.fail(node, "'exists' needs true or false", op)
-        if op in ("eq", "ne") and isinstance(value, list):
-            value = tuple(value)  # facts hold tuples; YAML gives lists
-        return Leaf(fact, op, str(value) if op.startswith("version") else value)
+        kind = fact_kind(fact)
+        try:
+            return Leaf(fact, op, prepare(op, node[op], kind))
+        except OperandError as err:
+            raise self.fail(node, f"'{op}' on {fact} ({kind.value}): {err}", op) from err
 
     def quote(self, node: Any) -> Quote:
         if not isinstance(node, LinedDict):
@@ -331,14 +318,29 @@ def load_rule(path: Path) -> Rule:
 
 
 def rule_files(directory: Path) -> list[Path]:
-    return sorted(
-        p for p in directory.rglob("*.yaml") if not p.name.endswith(".test.yaml") and p.is_file()
-    )
+    # A walk over iterdir(), not rglob(): it also lists the rules inside snddiag.pyz, where
+    # `directory` is a zipfile.Path (which has no rglob before Python 3.12).
+    found: list[Path] = []
+    for p in directory.iterdir():
+        if p.is_dir():
+            found += rule_files(p)
+        elif p.name.endswith(".yaml") and not p.name.endswith(".test.yaml") and p.is_file():
+            found.append(p)
+    return sorted(found, key=lambda p: str(p).split("/"))
+
+
+def _shipped_rules() -> Path:
+    if SHIPPED_RULES.is_dir():
+        return SHIPPED_RULES
+    if SOURCE_TREE_RULES.is_dir():
+        return SOURCE_TREE_RULES
+    # In snddiag.pyz the rules are archive members: a zipfile.Path, read in place. It has what
+    # this module uses of a Path (iterdir, is_dir, is_file, name, read_text, str).
+    return cast(Path, resources.files("snddiag") / "rules")
 
 
 def default_rule_dirs() -> list[Path]:
-    shipped = SHIPPED_RULES if SHIPPED_RULES.is_dir() else SOURCE_TREE_RULES
-    dirs = [shipped]
+    dirs = [_shipped_rules()]
     if SITE_RULES.is_dir():
         dirs.append(SITE_RULES)
     return dirs

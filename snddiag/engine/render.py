@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from snddiag.engine.load import PLACEHOLDER, Quote, Step
 from snddiag.engine.paths import resolve
+from snddiag.engine.values import shown, texts
 from snddiag.facts import Facts
 
 MAX_QUOTED_LINES = 8
 
 
-def _shown(value: Any) -> str:
-    if value is None:
-        return "unknown"
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, (tuple, list)):
-        return ", ".join(str(v) for v in value) or "none"
-    return str(value)
-
-
 def fill(text: str, facts: Facts) -> str:
-    return PLACEHOLDER.sub(lambda m: _shown(resolve(facts, m.group(1))), text)
+    return PLACEHOLDER.sub(lambda m: shown(resolve(facts, m.group(1))), text)
 
 
 def _matches_filter(name: str, wanted: tuple[str, ...], facts: Facts) -> bool:
@@ -52,11 +41,8 @@ def quote(item: Quote, facts: Facts) -> list[str]:
     if value is None:
         return []
     if item.pattern is None:
-        return [f"{item.fact}: {_shown(value)}"]
+        return [f"{item.fact}: {shown(value)}"]
     lines = [
-        line
-        for text in (value if isinstance(value, (tuple, list)) else [value])
-        for line in str(text).splitlines()
-        if item.pattern.search(line)
+        line for text in texts(value) for line in text.splitlines() if item.pattern.search(line)
     ]
     return lines[-MAX_QUOTED_LINES:]

@@ -72,12 +72,12 @@ def sources_for(path: str) -> tuple[str, ...]:
 def build_facts(evidence: Evidence) -> Facts:
     log, log_source = read_kernel_log(evidence)
     config, config_source = read_kernel_config(evidence)
-    kernel_facts = build_kernel(evidence, log, log_source, config_source)
+    kernel_facts = build_kernel(evidence, log, log_source, config_source, config)
     virtio = build_virtio(evidence)
     pci = build_pci(evidence)
     return Facts(
         system=build_system(evidence),
-        host=build_host(evidence, virtio),
+        host=build_host(evidence, virtio, kernel_facts.log),
         kernel=kernel_facts,
         driver=build_driver(evidence, config, kernel_facts.cmdline),
         probe=build_probe(log),

@@ -18,6 +18,7 @@ MODULE = "virtio_snd"
 MODPROBE_DIRS = ("etc/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d", "run/modprobe.d")
 AUTOLOAD_DIRS = ("etc/modules-load.d", "usr/lib/modules-load.d")
 TREE = "lib/modules/{release}"
+SOUND_VIRTIO_DIR = "kernel/sound/virtio"  # where every distribution installs virtio_snd.ko*
 
 _MODPROBE_D = tuple(f"{d}/*" for d in MODPROBE_DIRS)
 SOURCES: dict[str, tuple[str, ...]] = {
@@ -28,6 +29,10 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "driver.loaded": declared("proc/modules", "cmd/lsmod", f"sys/module/{MODULE}/initstate"),
     "driver.module_path": declared(f"cmd/modinfo-{MODULE}", f"{TREE}/modules.dep"),
     "driver.module_tree_present": declared(TREE, f"{TREE}/modules.dep"),
+    "driver.module_index_present": declared(TREE, f"{TREE}/modules.dep"),
+    "driver.installed": declared(
+        f"{TREE}/modules.dep", f"{TREE}/modules.builtin", f"{TREE}/{SOUND_VIRTIO_DIR}"
+    ),
     "driver.blacklisted": declared(*_MODPROBE_D, "proc/cmdline"),
     "driver.blacklist_sources": declared(*_MODPROBE_D, "proc/cmdline"),
     "driver.params": declared(*_MODPROBE_D, "proc/cmdline", f"sys/module/{MODULE}/parameters/*"),
@@ -56,6 +61,11 @@ class Driver:
     )
     module_tree_present: bool | None = fact(
         "/lib/modules/RELEASE exists for the running kernel", "no kernel release known"
+    )
+    module_index_present: bool | None = fact(
+        "the running kernel's module tree has its index (modules.dep): without it modprobe "
+        "finds no module",
+        "the tree does not exist, or no kernel release known",
     )
     loaded: bool | None = fact(
         "virtio_snd is loaded (or built in)",
@@ -86,6 +96,8 @@ class _Index:
     in_tree: Mapping[str, str] | None  # modules.dep: name -> path
     builtin_names: frozenset[str] | None
     tree_present: bool | None
+    index_present: bool | None
+    module_file: bool | None  # virtio_snd.ko* is in kernel/sound/virtio of the tree
 
 
 def _strip(evidence: Evidence, key: str) -> str | None:
@@ -97,13 +109,24 @@ def _index(evidence: Evidence) -> _Index:
     release = kernel_release(evidence)
     tree = TREE.format(release=release) if release else None
     if tree is None:
-        return _Index(tree=None, in_tree=None, builtin_names=None, tree_present=None)
+        return _Index(
+            tree=None,
+            in_tree=None,
+            builtin_names=None,
+            tree_present=None,
+            index_present=None,
+            module_file=None,
+        )
     dep_text = evidence.text(f"{tree}/modules.dep")
     builtin_text = evidence.text(f"{tree}/modules.builtin")
     link = evidence.get(tree)
     tree_present = dep_text is not None or (link is not None and link.ok)
     if link is not None and link.status is Status.MISSING and dep_text is None:
         tree_present = False
+    dep = evidence.get(f"{tree}/modules.dep")
+    index_present = dep_text is not None or (
+        False if tree_present and dep is not None and dep.status is Status.MISSING else None
+    )
     return _Index(
         tree=tree,
         in_tree=parse_modules_dep(dep_text).value if dep_text is not None else None,
@@ -111,7 +134,18 @@ def _index(evidence: Evidence) -> _Index:
         if builtin_text is not None
         else None,
         tree_present=tree_present,
+        index_present=index_present if tree_present else None,
+        module_file=_module_file(evidence, f"{tree}/{SOUND_VIRTIO_DIR}"),
     )
+
+
+def _module_file(evidence: Evidence, directory: str) -> bool | None:
+    """Is virtio_snd.ko (or .ko.xz, .ko.zst, .ko.gz) in the directory? None when not listed."""
+    names = evidence.listing(directory)
+    if names is not None:
+        return any(name.startswith(f"{MODULE}.ko") for name in names)
+    entry = evidence.get(directory)
+    return False if entry is not None and entry.status is Status.MISSING else None
 
 
 def _builtin(index: _Index, option: str | None) -> bool | None:
@@ -125,6 +159,8 @@ def _installed(index: _Index, builtin: bool | None) -> bool | None:
         return True
     if index.in_tree is not None and index.builtin_names is not None:
         return False
+    if index.index_present is False and builtin is False:
+        return index.module_file  # a tree without its index: is the file there at all?
     return None
 
 
@@ -225,6 +261,7 @@ def build_driver(
         installed=installed,
         module_path=_module_path(evidence, index),
         module_tree_present=index.tree_present,
+        module_index_present=index.index_present,
         loaded=loaded,
         blacklisted=bool(blacklist) if cmdline is not None else (True if blacklist else None),
         blacklist_sources=tuple(blacklist),

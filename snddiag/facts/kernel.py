@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import gzip
+import re
 import zlib
 from dataclasses import dataclass
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS, KERNEL_LOGS, declared, key_of
-from snddiag.evidence import Evidence, Status
+from snddiag.evidence import Evidence, Status, kernel_release
 from snddiag.facts.docs import fact
 from snddiag.parse import Parsed
 from snddiag.parse.kconfig import parse_kconfig
@@ -32,7 +33,15 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "kernel.cmdline": declared("proc/cmdline"),
     "kernel.config_source": CONFIG_KEYS,
     "kernel.modules_disabled": declared("proc/sys/kernel/modules_disabled"),
+    "kernel.modules_supported": declared(*CONFIG_KEYS, "proc/modules"),
+    "kernel.sound_supported": declared(
+        *CONFIG_KEYS,
+        "proc/asound/version",
+        "lib/modules/{release}/modules.dep",
+        "lib/modules/{release}/modules.builtin",
+    ),
 }
+INDEX_NAMES = ("modules.dep", "modules.builtin")
 NO_LOG = "no kernel log could be read (dmesg, /dev/kmsg, log files, journal)"
 
 
@@ -51,6 +60,15 @@ class Kernel:
     )
     modules_disabled: bool | None = fact(
         "kernel.modules_disabled=1: no module can be loaded any more"
+    )
+    modules_supported: bool | None = fact(
+        "the kernel can load modules at all (CONFIG_MODULES; without it there is no /proc/modules)",
+        "no kernel config and procfs could not be read",
+    )
+    sound_supported: bool | None = fact(
+        "the kernel was built with sound (CONFIG_SOUND and CONFIG_SND; else ALSA's /proc/asound "
+        "or the sound core in the module indexes)",
+        "no kernel config, no /proc/asound, and the module indexes could not be read",
     )
 
 
@@ -97,10 +115,67 @@ def _log_restricted(evidence: Evidence) -> bool | None:
     return None
 
 
+def _enabled(config: Config, option: str) -> bool:
+    return config.get(option, "n") in ("y", "m")
+
+
+def _modules_supported(evidence: Evidence, config: Config | None) -> bool | None:
+    # A real config always names CONFIG_MODULES (=y or "is not set"); a partial one may not.
+    if config is not None and "CONFIG_MODULES" in config:
+        return _enabled(config, "CONFIG_MODULES")
+    modules = evidence.get("proc/modules")
+    if modules is None or evidence.text("proc/sys/kernel/osrelease") is None:
+        return None  # procfs not read: its missing files prove nothing
+    if modules.ok:
+        return True
+    return False if modules.status is Status.MISSING else None
+
+
+# The sound core's module (sound/core/snd.ko) in modules.dep or modules.builtin.
+_SOUND_CORE = re.compile(r"(?:^|[\s/])sound/core/snd\.ko", re.MULTILINE)
+
+
+def _sound_in_config(config: Config) -> bool | None:
+    """CONFIG_SOUND=n hides every sound option; the driver's own option implies the core."""
+    if config.get("CONFIG_SND_VIRTIO") in ("y", "m"):
+        return True
+    if config.get("CONFIG_SOUND") == "n" or config.get("CONFIG_SND") == "n":
+        return False
+    if "CONFIG_SOUND" in config and "CONFIG_SND" in config:
+        return _enabled(config, "CONFIG_SOUND") and _enabled(config, "CONFIG_SND")
+    return None
+
+
+def _sound_supported(
+    evidence: Evidence, config: Config | None, modules_supported: bool | None
+) -> bool | None:
+    if config is not None:
+        known = _sound_in_config(config)
+        if known is not None:
+            return known
+    asound = evidence.get("proc/asound/version")
+    if asound is not None and asound.ok:
+        return True
+    if modules_supported is False and asound is not None and asound.status is Status.MISSING:
+        return False  # nothing can be loaded, and no sound core is built in (no /proc/asound)
+    release = kernel_release(evidence)
+    if not release:
+        return None
+    indexes = [evidence.text(f"lib/modules/{release}/{name}") for name in INDEX_NAMES]
+    if any(text is not None and _SOUND_CORE.search(text) for text in indexes):
+        return True
+    return False if all(text is not None for text in indexes) else None
+
+
 def build_kernel(
-    evidence: Evidence, log: LogLines | None, log_source: str | None, config_source: str | None
+    evidence: Evidence,
+    log: LogLines | None,
+    log_source: str | None,
+    config_source: str | None,
+    config: Config | None = None,
 ) -> Kernel:
     disabled = _strip(evidence, "proc/sys/kernel/modules_disabled")
+    modules_supported = _modules_supported(evidence, config)
     return Kernel(
         log="\n".join(line.text for line in log) if log is not None else None,
         log_source=log_source,
@@ -108,4 +183,6 @@ def build_kernel(
         cmdline=_strip(evidence, "proc/cmdline"),
         config_source=config_source,
         modules_disabled=(disabled == "1") if disabled is not None else None,
+        modules_supported=modules_supported,
+        sound_supported=_sound_supported(evidence, config, modules_supported),
     )

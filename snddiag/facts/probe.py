@@ -41,8 +41,8 @@ class ProbeCause(str, Enum):
 _PROBE_FAILED = re.compile(
     # <= 6.8: "virtio_snd: probe of virtio0 failed with error -22";
     # >= 6.9: "virtio_snd virtio0: probe with driver virtio_snd failed with error -22".
-    r"virtio_snd(?::| virtio\d+:) probe (?:of virtio\d+ |with driver virtio_snd )?"
-    r"failed with error (-\d+)"
+    r"virtio_snd(?::| virtio[0-9]{1,10}:) probe (?:of virtio[0-9]{1,10} |with driver virtio_snd )?"
+    r"failed with error (-[0-9]{1,10})"
 )
 # virtsnd_validate(): "device does not comply with spec version 1.x".
 _LEGACY = re.compile(r"does not comply with spec version 1\.x")

@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from snddiag.collect.plan import declared
+from snddiag.collect.plan import KERNEL_LOG_KEYS, declared
 from snddiag.evidence import Evidence, kernel_release, uname_fields
 from snddiag.facts.devices import Virtio
-from snddiag.facts.docs import fact
+from snddiag.facts.docs import NEVER_NONE, fact
+from snddiag.facts.vmm import identify, offers_virtio_sound, recognise_vmm
 from snddiag.parse.os_release import parse_os_release
 
 NO_OS_RELEASE = "neither /etc/os-release nor /usr/lib/os-release could be read"
 NO_IDENTITY = "snddiag did not record who it ran as (an offline --root run)"
-NO_DMI = "no DMI vendor, so no VMM recognised"
 
 SOURCES: dict[str, tuple[str, ...]] = {
     "system": declared(
@@ -23,7 +23,16 @@ SOURCES: dict[str, tuple[str, ...]] = {
         "etc/os-release",
         "usr/lib/os-release",
     ),
-    "host": declared("sys/class/dmi/id/*", "proc/device-tree/compatible"),
+    "host": declared(
+        "sys/class/dmi/id/*",
+        "sys/class/dmi/id",
+        "proc/device-tree/compatible",
+        "proc/device-tree",
+        "sys/firmware/acpi/tables/FACP",
+        "proc/cpuinfo",
+        "sys/hypervisor/type",
+        *KERNEL_LOG_KEYS,
+    ),
 }
 
 
@@ -46,13 +55,27 @@ class System:
     is_root: bool | None = fact("snddiag ran as root (uid 0)", NO_IDENTITY)
     user: str | None = fact("the user snddiag ran as", NO_IDENTITY)
     groups: tuple[str, ...] | None = fact("the groups of that user", NO_IDENTITY)
+    cap_syslog: bool | None = fact(
+        "snddiag ran with CAP_SYSLOG in its effective set (reading a restricted kernel log "
+        "needs it; root in a container may lack it)",
+        "the capabilities were not recorded (an offline --root run, or an older snapshot)",
+    )
+
+
+NO_HOST = "nothing tells: no DMI, ACPI OEM ID, device tree, virtio-mmio-only bus or hypervisor"
 
 
 @dataclass(frozen=True)
 class Host:
     vmm: str | None = fact(
-        "qemu, apple-vz, parallels, vmware, hyperv, virtualbox or other",
-        "no DMI, no device tree and no virtio-mmio-only bus: nothing to tell",
+        "qemu, apple-vz, parallels, vmware, hyperv, virtualbox, firecracker, cloud-hypervisor, "
+        "crosvm, xen, acrn, kvm (a VMM on KVM that names itself nowhere) or other",
+        NO_HOST,
+    )
+    vmm_source: str | None = fact(
+        "where the VMM was recognised: dmi, acpi, device-tree, virtio-mmio, sys-hypervisor, "
+        "kernel-log (Hypervisor detected) or cpu-flag",
+        NO_HOST,
     )
     sys_vendor: str | None = fact("DMI sys_vendor", "no DMI (microvm, arm direct kernel boot)")
     product_name: str | None = fact("DMI product_name", "no DMI")
@@ -65,6 +88,31 @@ class Host:
     )
     dt_compatible: str | None = fact(
         "the device tree's compatible strings (linux,dummy-virt)", "no device tree"
+    )
+    dmi_present: bool | None = fact(
+        "the firmware gave DMI (SMBIOS) tables: /sys/class/dmi/id exists",
+        "/sys/class/dmi/id could not be listed and the kernel log does not tell",
+    )
+    acpi_oem_id: str | None = fact(
+        "the ACPI tables' OEM ID (BOCHS, FIRECK, CLOUDH, VBOX, VRTUAL ...), from the kernel log "
+        "or /sys/firmware/acpi/tables",
+        "no ACPI table line in the log and the tables were not readable (root only), or no ACPI",
+    )
+    hypervisor: str | None = fact(
+        "the hypervisor the kernel found: its 'Hypervisor detected:' name (KVM, Microsoft "
+        "Hyper-V, VMware, Xen HVM) or /sys/hypervisor/type (xen)",
+        "the kernel named none, or the log could not be read",
+    )
+    cpu_hypervisor_flag: bool | None = fact(
+        "the CPU's hypervisor flag is set (/proc/cpuinfo): running under some hypervisor",
+        "/proc/cpuinfo has no flags line (arm) or could not be read",
+    )
+    offers_virtio_sound: str = fact(
+        "whether this VMM can give a guest a virtio sound device at all: yes (QEMU, crosvm, Apple "
+        "Virtualization), no (Firecracker, Cloud Hypervisor, VirtualBox, VMware, Hyper-V) or "
+        "unknown",
+        NEVER_NONE,
+        default="unknown",
     )
 
 
@@ -90,7 +138,19 @@ def build_system(evidence: Evidence) -> System:
         is_root=(uid == "0") if uid is not None else None,
         user=evidence.meta.get("user"),
         groups=tuple(groups.split(",")) if groups else (() if groups is not None else None),
+        cap_syslog=has_capability(evidence.meta.get("cap_eff"), CAP_SYSLOG),
     )
+
+
+CAP_SYSLOG = 34  # include/uapi/linux/capability.h
+
+
+def has_capability(mask: str | None, bit: int) -> bool | None:
+    """Is `bit` set in a /proc/PID/status capability mask (hex)? None when unknown."""
+    try:
+        return bool(int(mask, 16) >> bit & 1) if mask else None
+    except ValueError:
+        return None
 
 
 _FLAVOUR_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789-"
@@ -109,55 +169,30 @@ def kernel_flavour(release: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-_VMM_BY_VENDOR = (
-    ("QEMU", "qemu"),
-    ("Bochs", "qemu"),  # microvm's qboot firmware, and QEMU with a Bochs BIOS
-    ("Apple Inc.", "apple-vz"),
-    ("Parallels", "parallels"),
-    ("VMware", "vmware"),
-    ("Microsoft Corporation", "hyperv"),
-    ("innotek GmbH", "virtualbox"),
-    ("Oracle Corporation", "virtualbox"),
-)
 _MACHINE_VERSION = re.compile(r"-(\d+\.\d+)$")
 
 
-def _vmm_of_vendor(vendor: str, product: str | None) -> str:
-    vmm = "other"
-    for prefix, name in _VMM_BY_VENDOR:
-        if vendor.startswith(prefix):
-            vmm = name
-    if vmm == "apple-vz" and product and "Virtualization" not in product:
-        return "other"  # a real Mac running Linux
-    return vmm
-
-
-def _vmm(
-    vendor: str | None, product: str | None, compatible: str | None, virtio: Virtio
-) -> str | None:
-    if vendor is not None:
-        return _vmm_of_vendor(vendor, product)
-    if compatible and "linux,dummy-virt" in compatible:
-        return "qemu"  # arm virt with a direct kernel boot: no firmware, no DMI
-    if virtio.devices and all(d.transport == "mmio" for d in virtio.devices):
-        return "qemu"  # microvm: no SMBIOS tables, only virtio-mmio devices
-    return None
-
-
-def build_host(evidence: Evidence, virtio: Virtio) -> Host:
+def build_host(evidence: Evidence, virtio: Virtio, log: str | None = None) -> Host:
     vendor = _strip(evidence, "sys/class/dmi/id/sys_vendor")
     product = _strip(evidence, "sys/class/dmi/id/product_name")
     version = _strip(evidence, "sys/class/dmi/id/product_version")
     compatible_raw = evidence.text("proc/device-tree/compatible")
     compatible = compatible_raw.replace("\x00", " ").strip() if compatible_raw else None
-    vmm = _vmm(vendor, product, compatible, virtio)
+    seen = identify(evidence, virtio, log)
+    vmm, source = recognise_vmm(seen, vendor, product, compatible)
     machine_type = version if vmm == "qemu" and version else None
     found = _MACHINE_VERSION.search(machine_type) if machine_type else None
     return Host(
         vmm=vmm,
+        vmm_source=source,
+        offers_virtio_sound=offers_virtio_sound(vmm),
         sys_vendor=vendor,
         product_name=product,
         machine_type=machine_type,
         qemu_machine_version=found.group(1) if found else None,
         dt_compatible=compatible,
+        dmi_present=seen.dmi_present,
+        acpi_oem_id=seen.acpi_oem_id,
+        hypervisor=seen.hypervisor,
+        cpu_hypervisor_flag=seen.cpu_flag,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,16 @@ class PcmDevice:
     capture: int
 
 
-_CARD = re.compile(r"^\s*(\d+)\s+\[(.*?)\s*\]:\s+(\S+)\s+-\s+(.*)$")
+# ` 0 [SoundCard      ]: virtio-snd - VirtIO SoundCard`. The id stops at the first `]` (ALSA ids
+# are letters, digits and `_`): a lazy `(.*?)\s*\]` here was quadratic on a line of blanks.
+_CARD = re.compile(r"^\s*([0-9]{1,9})\s+\[([^\]]*)\]:\s+(\S+)\s+-\s+(.*)$")
 
 
 def parse_cards(text: str) -> Parsed[tuple[Card, ...]]:
     """` 0 [SoundCard      ]: virtio-snd - VirtIO SoundCard` + an indented long name line."""
     cards: list[Card] = []
     odd: list[str] = []
-    lines = text.splitlines()
+    lines = lines_of(text)
     for i, line in enumerate(lines):
         match = _CARD.match(line)
         if match:
@@ -41,7 +43,7 @@ def parse_cards(text: str) -> Parsed[tuple[Card, ...]]:
             cards.append(
                 Card(
                     int(match.group(1)),
-                    match.group(2),
+                    match.group(2).rstrip(),
                     match.group(3),
                     match.group(4).strip(),
                     long_name,
@@ -52,25 +54,36 @@ def parse_cards(text: str) -> Parsed[tuple[Card, ...]]:
     return Parsed(tuple(cards), tuple(odd))
 
 
-_PCM = re.compile(r"^(\d+)-(\d+):\s(.*?)\s:\s.*?((?:\s:\s(?:playback|capture)\s\d+)*)\s*$")
+# `00-00: id : name : playback 1 : capture 1` (the kernel prints `%02i-%02i: %s : %s`, then
+# ` : playback %i` and ` : capture %i` for the directions the device has). One regex with two lazy
+# `.*?` and a repeated group took hours on a 400 KB line; now each step is a plain scan.
+_PCM_HEAD = re.compile(r"([0-9]{1,9})-([0-9]{1,9}):\s")
+_PCM_SEP = re.compile(r"\s:\s")
+# The stream counts ending a line, matched on the reversed line: anchored at the line's end, the
+# match cannot be retried from every position of the name.
+_PCM_STREAMS_REVERSED = re.compile(r"\s*((?:[0-9]{1,9}\s(?:kcabyalp|erutpac)\s:\s)*)")
+_PCM_STREAM = re.compile(r"(playback|capture)\s([0-9]{1,9})")
 
 
 def parse_pcm(text: str) -> Parsed[tuple[PcmDevice, ...]]:
     """`00-00: VirtIO PCM 0 : VirtIO PCM 0 : playback 1 : capture 1`."""
     devices: list[PcmDevice] = []
     odd: list[str] = []
-    for line in text.splitlines():
-        match = _PCM.match(line)
-        if not match:
+    for line in lines_of(text):
+        head = _PCM_HEAD.match(line)
+        sep = _PCM_SEP.search(line, head.end()) if head else None
+        if head is None or sep is None:
             if line.strip():
                 odd.append(line)
             continue
-        counts = dict(re.findall(r"(playback|capture) (\d+)", match.group(4)))
+        tail = line[sep.end() :][::-1]
+        streams = _PCM_STREAMS_REVERSED.match(tail)
+        counts = dict(_PCM_STREAM.findall(streams.group(1)[::-1])) if streams else {}
         devices.append(
             PcmDevice(
-                int(match.group(1)),
-                int(match.group(2)),
-                match.group(3),
+                int(head.group(1)),
+                int(head.group(2)),
+                line[head.end() : sep.start()],
                 int(counts.get("playback", 0)),
                 int(counts.get("capture", 0)),
             )
@@ -78,6 +91,8 @@ def parse_pcm(text: str) -> Parsed[tuple[PcmDevice, ...]]:
     return Parsed(tuple(devices), tuple(odd))
 
 
+# Anywhere in the file, not per line (asound.conf may break a setting over lines). `\s+` and
+# `\S+` cannot match the same character, so a search costs time linear in the file.
 _DEFAULT_CARD = re.compile(r"defaults\.(?:pcm|ctl)\.card\s+(\S+)")
 
 

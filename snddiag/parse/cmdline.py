@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-import shlex
-
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, clip
+from snddiag.parse.shell_words import split_words
 
 
 def parse_cmdline(text: str) -> Parsed[tuple[tuple[str, str], ...]]:
-    """-> (name, value) pairs in order; a bare word has the value ``""``."""
-    try:
-        words = shlex.split(text.strip())
-    except ValueError:
+    """-> (name, value) pairs in order; a bare word has the value ``""``.
+
+    The command line is one line: only its first `MAX_LINE_CHARS` characters are read (the kernel
+    keeps 2 KiB on x86 and arm64, 4 KiB on most others).
+    """
+    text = clip(text)
+    words = split_words(text.strip())
+    if words is None:
         words = text.split()
     pairs = []
     for word in words:

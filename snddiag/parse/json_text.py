@@ -12,7 +12,7 @@ def parse_json_list(text: str) -> Parsed[list[dict[str, Any]] | None]:
     """A JSON list of objects; anything else (garbage, a truncated copy) -> None."""
     try:
         value = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested thousands deep
         return Parsed(None, (text[:200],))
     if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
         return Parsed(None, (text[:200],))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
@@ -14,7 +14,7 @@ def parse_kconfig(text: str) -> Parsed[dict[str, str]]:
     """Option -> value (`y`, `m`, a string or number); `# ... is not set` gives `n`."""
     options: dict[str, str] = {}
     odd: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         match = _SET.match(line)
         if match:
             options[match.group(1)] = match.group(2).strip('"')

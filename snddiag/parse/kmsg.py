@@ -4,6 +4,12 @@ Layouts seen: util-linux and busybox `dmesg` (`[    1.234567] msg`, or no timest
 CONFIG_PRINTK_TIME), `/dev/kmsg` records (`6,339,5140900,-;msg` plus ` KEY=value` lines),
 syslog files (`Nov 25 12:00:00 host kernel: [    1.2] msg`) and `journalctl -k -o
 short-monotonic` (`[    1.234567] host kernel: msg`).
+
+Time stamps are ASCII digits of bounded length (at most 20 before the point, a u64, and 9 after
+it): a longer stamp, which no kernel prints, is not a stamp, so `float()` never overflows and no
+digit run is converted to `int` past Python's limit. Each layout is one anchored regex whose
+repeats cannot match the same characters, so a line costs time linear in its length; lines are
+cut to `MAX_LINE_CHARS` (see `snddiag.parse`).
 """
 
 from __future__ import annotations
@@ -11,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 
 @dataclass(frozen=True)
@@ -20,15 +26,16 @@ class KernelLine:
     text: str
 
 
-_DMESG = re.compile(r"^(?:<\d+>)?\[\s*(\d+\.\d+)\]\s?(.*)$")
-_KMSG = re.compile(r"^\d+,\d+,(\d+),[^;]*;(.*)$")
-_SYSLOG = re.compile(r"^\w{3}\s+\d+\s+[\d:]+\s+\S+\s+kernel:\s(?:\[\s*(\d+\.\d+)\]\s)?(.*)$")
-_JOURNAL = re.compile(r"^\[\s*(\d+\.\d+)\]\s\S+\skernel:\s(.*)$")
+_STAMP = r"([0-9]{1,20}\.[0-9]{1,9})"  # seconds.fraction
+_DMESG = re.compile(rf"^(?:<[0-9]+>)?\[\s*{_STAMP}\]\s?(.*)$")
+_KMSG = re.compile(r"^[0-9]+,[0-9]+,([0-9]{1,20}),[^;]*;(.*)$")  # microseconds in group 1
+_SYSLOG = re.compile(rf"^\w{{3}}\s+[0-9]+\s+[0-9:]+\s+\S+\s+kernel:\s(?:\[\s*{_STAMP}\]\s)?(.*)$")
+_JOURNAL = re.compile(rf"^\[\s*{_STAMP}\]\s\S+\skernel:\s(.*)$")
 
 
 def parse_dmesg(text: str) -> Parsed[tuple[KernelLine, ...]]:
     lines: list[KernelLine] = []
-    for raw in text.splitlines():
+    for raw in lines_of(text):
         match = _DMESG.match(raw)
         if match:
             lines.append(KernelLine(float(match.group(1)), match.group(2)))
@@ -40,7 +47,7 @@ def parse_dmesg(text: str) -> Parsed[tuple[KernelLine, ...]]:
 def parse_kmsg(text: str) -> Parsed[tuple[KernelLine, ...]]:
     lines: list[KernelLine] = []
     odd: list[str] = []
-    for raw in text.splitlines():
+    for raw in lines_of(text):
         if raw.startswith(" "):
             continue  # dictionary lines (SUBSYSTEM=, DEVICE=) of the record above
         match = _KMSG.match(raw)
@@ -54,7 +61,7 @@ def parse_kmsg(text: str) -> Parsed[tuple[KernelLine, ...]]:
 def parse_syslog(text: str) -> Parsed[tuple[KernelLine, ...]]:
     """Syslog files keep every boot: only lines after the last boot banner are returned."""
     lines: list[KernelLine] = []
-    for raw in text.splitlines():
+    for raw in lines_of(text):
         match = _SYSLOG.match(raw)
         if not match:
             continue
@@ -67,7 +74,7 @@ def parse_syslog(text: str) -> Parsed[tuple[KernelLine, ...]]:
 
 def parse_journal(text: str) -> Parsed[tuple[KernelLine, ...]]:
     lines: list[KernelLine] = []
-    for raw in text.splitlines():
+    for raw in lines_of(text):
         match = _JOURNAL.match(raw)
         if match:
             lines.append(KernelLine(float(match.group(1)), match.group(2)))

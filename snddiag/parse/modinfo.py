@@ -4,23 +4,28 @@ from __future__ import annotations
 
 import re
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 _LINE = re.compile(r"^([A-Za-z_][\w.-]*):\s*(.*)$")
 
 
 def parse_modinfo(text: str) -> Parsed[dict[str, tuple[str, ...]]]:
-    fields: dict[str, list[str]] = {}
+    # Each value is kept as its pieces and joined once at the end: appending continuation lines
+    # to a string one by one copied the whole value each time (quadratic on many lines).
+    fields: dict[str, list[list[str]]] = {}
     odd: list[str] = []
-    last = ""
-    for line in text.splitlines():
+    last: list[str] | None = None
+    for line in lines_of(text):
         match = _LINE.match(line)
         if match:
-            last = match.group(1)
-            fields.setdefault(last, []).append(match.group(2).strip())
-        elif line.startswith(("\t", " ")) and last:
+            last = [match.group(2).strip()]
+            fields.setdefault(match.group(1), []).append(last)
+        elif line.startswith(("\t", " ")) and last is not None:
             # kmod wraps long signature values onto indented continuation lines.
-            fields[last][-1] += line.strip()
+            last.append(line.strip())
         elif line.strip():
             odd.append(line)
-    return Parsed({k: tuple(v) for k, v in fields.items()}, tuple(odd))
+    return Parsed(
+        {key: tuple("".join(pieces) for pieces in values) for key, values in fields.items()},
+        tuple(odd),
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, clip, lines_of
 
 # `install M /bin/true` is the documented way to make modprobe "load" a module without loading it.
 _NO_OP_COMMANDS = ("/bin/false", "/bin/true", "false", "true", "/usr/bin/false", "/usr/bin/true")
@@ -26,15 +26,20 @@ class ModprobeDirective:
 
 
 def parse_modprobe_conf(text: str) -> Parsed[tuple[ModprobeDirective, ...]]:
+    """Directives in order; a line ending in `\\` continues on the next (joined with a blank)."""
     directives: list[ModprobeDirective] = []
     odd: list[str] = []
-    pending = ""
-    for line_no, raw in enumerate(text.splitlines(), start=1):
-        line = pending + raw.split("#", 1)[0].rstrip()
-        if line.endswith("\\"):
-            pending = line[:-1] + " "
+    # The pieces of a continued line, joined once when it ends (adding each piece to a string
+    # copied the whole line every time), then cut like any other line.
+    pending: list[str] = []
+    for line_no, raw in enumerate(lines_of(text), start=1):
+        piece = raw.split("#", 1)[0].rstrip()
+        if piece.endswith("\\"):
+            pending.append(piece[:-1] + " ")
             continue
-        pending = ""
+        pending.append(piece)
+        line = clip("".join(pending))
+        pending.clear()
         cols = line.split(None, 2)
         if not cols:
             continue
@@ -55,7 +60,7 @@ def parse_modprobe_conf(text: str) -> Parsed[tuple[ModprobeDirective, ...]]:
 def parse_modules_list(text: str) -> Parsed[tuple[str, ...]]:
     """`/etc/modules` and `modules-load.d/*.conf`: one module per line, `#` and `;` comments."""
     names = []
-    for raw in text.splitlines():
+    for raw in lines_of(text):
         line = raw.strip()
         if line and not line.startswith(("#", ";")):
             names.append(line.split()[0].replace("-", "_"))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
 
 
 def module_name(path: str) -> str:
@@ -16,7 +16,7 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
     """`kernel/sound/virtio/virtio_snd.ko.xz: kernel/sound/core/snd-pcm.ko.xz ...` -> name: path."""
     found: dict[str, str] = {}
     odd: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         path, sep, _deps = line.partition(":")
         if not sep or ".ko" not in path:
             if line.strip():
@@ -27,5 +27,5 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
 
 
 def parse_modules_builtin(text: str) -> Parsed[frozenset[str]]:
-    names = {module_name(line.strip()) for line in text.splitlines() if ".ko" in line}
+    names = {module_name(line.strip()) for line in lines_of(text) if ".ko" in line}
     return Parsed(frozenset(names))

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import shlex
-
-from snddiag.parse import Parsed
+from snddiag.parse import Parsed, lines_of
+from snddiag.parse.shell_words import split_words
 
 
 def parse_os_release(text: str) -> Parsed[dict[str, str]]:
     fields: dict[str, str] = {}
     odd: list[str] = []
-    for line in text.splitlines():
+    for line in lines_of(text):
         key, sep, value = line.partition("=")
         if not sep or not key.strip().isidentifier():
             if line.strip() and not line.startswith("#"):
                 odd.append(line)
             continue
-        try:
-            words = shlex.split(value)
-        except ValueError:
+        words = split_words(value)
+        if words is None:
             odd.append(line)
             continue
         fields[key.strip()] = " ".join(words)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from snddiag.parse import Parsed
+import re
+
+from snddiag.parse import Parsed, clip
 
 VIRTIO_F_VERSION_1 = 32
 
@@ -55,19 +57,30 @@ STATUS_BITS: dict[int, str] = {
 }
 
 
+# Sysfs prints these as `0x` and up to 16 hex digits (a u64 at most); a longer run is not a value
+# (it would not even print: Python refuses to write an int of more than 4300 decimal digits).
+_HEX = re.compile(r"(?:0[xX])?([0-9a-fA-F]{1,16})")
+# The kernel prints one character per feature bit it knows: 64, or 128 since extended features.
+MAX_FEATURE_BITS = 1024
+
+
 def parse_hex(text: str) -> Parsed[int | None]:
-    """`0x0019\\n` -> 25; anything else -> None."""
-    try:
-        return Parsed(int(text.strip(), 16))
-    except ValueError:
-        return Parsed(None, (text,) if text.strip() else ())
+    """`0x0019\\n` -> 25; anything else (a sign, a longer number, junk) -> None."""
+    match = _HEX.fullmatch(text.strip())
+    if match is None:
+        return Parsed(None, (clip(text),) if text.strip() else ())
+    return Parsed(int(match.group(1), 16))
 
 
 def parse_features(text: str) -> Parsed[frozenset[int] | None]:
-    """`features`: one '0'/'1' character per bit, bit 0 first -> the set bits."""
+    """`features`: one '0'/'1' character per bit, bit 0 first -> the set bits.
+
+    A string longer than `MAX_FEATURE_BITS` is not read (None): no kernel prints one, and a
+    32 MiB one used to become millions of ints and names.
+    """
     bits = text.strip()
-    if not bits or set(bits) - {"0", "1"}:
-        return Parsed(None, (text,) if bits else ())
+    if not bits or len(bits) > MAX_FEATURE_BITS or bits.strip("01"):
+        return Parsed(None, (clip(text),) if bits else ())
     return Parsed(frozenset(i for i, c in enumerate(bits) if c == "1"))
 
 

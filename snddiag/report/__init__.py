@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     ERROR = 2
     INCOMPLETE = 3
     USAGE = 64
+    CANNOT_CREATE = 73  # sysexits EX_CANTCREAT: the output cannot be created
+    IO_ERROR = 74  # sysexits EX_IOERR: writing the output failed
 
 
 def verdict(diagnosis: Diagnosis) -> tuple[str, ExitCode]:

@@ -7,7 +7,6 @@ from typing import Any
 
 from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
-from snddiag.engine.render import fill
 from snddiag.evidence import Evidence, Status
 from snddiag.facts import Facts
 from snddiag.report import verdict
@@ -30,10 +29,10 @@ def _finding(finding: Finding) -> dict[str, Any]:
     }
 
 
-def _not_checked(item: NotChecked, facts: Facts) -> dict[str, Any]:
+def _not_checked(item: NotChecked) -> dict[str, Any]:
     return {
         "rule": item.rule.rule_id,
-        "title": fill(item.rule.title, facts),
+        "title": item.title,
         "unknown_facts": list(item.unknown_facts),
         "missing_sources": list(item.missing_sources),
     }
@@ -55,6 +54,10 @@ def _host(facts: Facts) -> dict[str, Any]:
     h = facts.host
     return {
         "vmm": h.vmm,
+        "vmm_source": h.vmm_source,
+        "offers_virtio_sound": h.offers_virtio_sound,
+        "acpi_oem_id": h.acpi_oem_id,
+        "hypervisor": h.hypervisor,
         "sys_vendor": h.sys_vendor,
         "product_name": h.product_name,
         "machine_type": h.machine_type,
@@ -146,7 +149,7 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
             for i in facts.inventory
         ],
         "findings": [_finding(f) for f in diagnosis.findings],
-        "not_checked": [_not_checked(n, facts) for n in diagnosis.not_checked],
+        "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
         "rules_evaluated": diagnosis.rules_evaluated,
         "unreadable_sources": _unreadable(evidence),
     }

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from snddiag.bundle import Limits
-from snddiag.bundle.analyze import analyze_many, overall_exit, short_names
+from snddiag.bundle.analyze import analyze_many, analyze_one, diagnose_bundle
 from snddiag.bundle.write import write_bundle
 from snddiag.cli import main
 from snddiag.engine.load import Rule
@@ -117,26 +117,27 @@ def test_parallel_and_serial_runs_agree(bundles: dict[str, Path], rules: list[Ru
     assert serial == parallel
 
 
+def test_one_bundle_as_data_for_scripts(
+    evidence: Evidence, rules: list[Rule], bundles: dict[str, Path]
+) -> None:
+    found = diagnose_bundle(bundles["no-device"], rules, Limits())
+    live = diagnose(without_sound_device(evidence), rules).document
+    assert found.document["findings"] == live["findings"]  # the rest is redacted in the bundle
+    assert found.collected_status == "error"
+    assert found.collected_by == "0.1.0"
+    assert analyze_one(str(bundles["no-device"]), rules, Limits()) == {
+        "path": str(bundles["no-device"]),
+        "status": "error",
+        "exit_code": 2,
+        "rules": ["no-virtio-sound-device"],
+        "not_checked": [n["rule"] for n in live["not_checked"]],
+        "collected_status": "error",
+    }
+    assert set(analyze_one(str(bundles["broken"]), rules, Limits())) == {"path", "error"}
+
+
 def test_rules_survive_the_trip_to_a_worker(rules: list[Rule]) -> None:
     assert pickle.loads(pickle.dumps(rules)) == rules  # noqa: S301 - our own rules
-
-
-@pytest.mark.parametrize(
-    ("codes", "expected"),
-    [
-        ([0, 0], 0),
-        ([0, 3], 3),
-        ([3, 1], 1),
-        ([1, 2, 3], 2),
-        ([], 0),
-    ],
-)
-def test_overall_exit_follows_a_runs_precedence(codes: list[int], expected: int) -> None:
-    assert overall_exit([{"exit_code": c} for c in codes]) == expected
-
-
-def test_any_unreadable_bundle_makes_exit_3() -> None:
-    assert overall_exit([{"exit_code": 2}, {"path": "x", "error": "truncated"}]) == 3
 
 
 def test_verdict_changed_since_collection_is_noted(
@@ -171,16 +172,3 @@ def test_member_limit_from_the_command_line(
     assert main(["analyze", str(path), "--max-member-mb", "2"]) == 3
     err = capsys.readouterr().err
     assert "data/var/log/kern.log" in err and "--max-member-mb limit (2 MB)" in err
-
-
-@pytest.mark.parametrize(
-    ("paths", "expected"),
-    [
-        (["a/x.tar.gz", "b/y.tar.gz"], ["x.tar.gz", "y.tar.gz"]),
-        (["g/one/out/b.tar.gz", "g/two/out/b.tar.gz"], ["one/out/b.tar.gz", "two/out/b.tar.gz"]),
-        (["b.tar.gz", "b.tar.gz"], ["b.tar.gz", "b.tar.gz"]),
-    ],
-)
-def test_short_names_tell_bundles_apart(paths: list[str], expected: list[str]) -> None:
-    names = short_names(paths)
-    assert [names[p] for p in paths] == expected

@@ -644,3 +644,32 @@ def boot_all(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         runs = list(pool.map(boot, scenarios))
     return {s.name: run for s, run in zip(scenarios, runs)}
+
+
+# ---------------------------------------------------------------------------------------------
+# snddiag.pyz in a guest (packaging/zipapp/build), beside the installed tool
+
+PYZ = REPO / "dist" / "snddiag.pyz"
+DISTRO_PYTHON = "/usr/bin/python3"
+"""Debian's interpreter, with Debian's python3-yaml, -rich, -psutil and -pyudev (apt)."""
+
+PYZ_COMMANDS: Mapping[str, str] = {
+    "json": SNDDIAG_COMMANDS["json"],
+    # No site directory at all: PyYAML, rich and pyudev come from the archive, psutil is absent.
+    "pyz-bare": f'"$PYTHON" -I -S {shlex.quote(str(PYZ))} --json',
+    "pyz-site": f'"$PYTHON" -I {shlex.quote(str(PYZ))} --json',
+    "pyz-distro": f"{DISTRO_PYTHON} -I {shlex.quote(str(PYZ))} --json",
+}
+"""The installed tool's run and the archive's, in one boot: bare, with $PYTHON's site
+packages, and on the distribution's interpreter with the distribution's libraries."""
+
+
+def build_pyz() -> Path:
+    """dist/snddiag.pyz from this checkout, where a guest finds it (the share is the host's /)."""
+    done = subprocess.run(
+        [sys.executable, str(REPO / "packaging" / "zipapp" / "build"), "--output", str(PYZ)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    if done.returncode != 0:
+        raise LabError(f"packaging/zipapp/build failed:\n{done.stderr}")
+    return PYZ

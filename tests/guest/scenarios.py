@@ -7,7 +7,7 @@ checked against what the guests show and what the rules say.
 
 from __future__ import annotations
 
-from .lab import Scenario
+from .lab import COLDPLUG, Scenario
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -36,6 +36,10 @@ HIDE_RUNNING_MODULE_TREE = (
     ' mkdir "/lib/modules/$r" && mount --bind "$d" "/lib/modules/$r"; done',
     "umount /run/lab-modules",
 )
+
+# A module tree that exists but is empty (an interrupted install, an image that copied the
+# directory without its contents): an empty tmpfs over the running release's tree.
+EMPTY_RUNNING_MODULE_TREE = ('mount -t tmpfs -o mode=755 tmpfs "/lib/modules/$(uname -r)"',)
 
 # Alpine's default tools are busybox applets: put them first in PATH for everything after set-up.
 BUSYBOX_FIRST = (
@@ -235,6 +239,30 @@ SCENARIOS: tuple[Scenario, ...] = (
         guest_snd_loaded=False,
     ),
     Scenario(
+        name="empty-module-tree",
+        description="healthy-pci with an empty /lib/modules/$(uname -r) before coldplug: the "
+        "tree exists, without modules.dep or virtio_snd.ko",
+        qemu_args=VIRTIO_PCI,
+        setup=EMPTY_RUNNING_MODULE_TREE,
+        expect_exit=2,
+        expect_status="error",
+        # driver-not-loaded stays quiet: nothing to load; module-tree-missing: the tree exists.
+        expect_rules=frozenset({"module-tree-incomplete"}),
+        expect_words=("depmod", "reinstall"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="old-kernel-no-device",
+        description="Debian 12's 6.1 kernel (no CONFIG_SND_VIRTIO) on q35 without a sound device: "
+        "both blocking causes at once",
+        kernel="6.1",
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"no-virtio-sound-device", "driver-not-in-kernel"}),
+        expect_words=("backports", "virtio-sound-pci"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
         name="non-root-dmesg-restrict",
         description="healthy-pci, kernel.dmesg_restrict=1, snddiag run as nobody",
         qemu_args=VIRTIO_PCI,
@@ -244,7 +272,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         # audio group (warning).
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset({"kernel-log-unreadable", "sound-nodes-not-accessible"}) | HEADLESS,
+        expect_rules=frozenset(
+            {"kernel-log-unreadable", "kernel-log-needs-privilege", "sound-nodes-not-accessible"}
+        )
+        | HEADLESS,
         expect_words=("root",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
@@ -262,3 +293,100 @@ SCENARIOS: tuple[Scenario, ...] = (
 )
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
+
+
+# ---------------------------------------------------------------------------------------------
+# The data-path test (issue 11): guests that play and record through snddiag.collect.data_path.
+# They boot from tests/guest/test_play.py with PLAY_COMMANDS, not with the diagnosis commands.
+
+WAV_PATH = "@WAV@"
+"""Stands for the host file QEMU's wav backend writes; test_play.py puts a temp path in."""
+
+VIRTIO_PCI_WAV = (
+    "-device",
+    "virtio-sound-pci,audiodev=snd0",
+    "-audiodev",
+    f"wav,id=snd0,path={WAV_PATH}",
+)
+
+# What udev's rules do on a desktop distribution: sound nodes belong to group audio, mode 0660
+# (devtmpfs alone leaves them root:root 0600). Coldplug first, so that the nodes exist.
+SOUND_NODES_TO_AUDIO = (
+    COLDPLUG,
+    "chgrp audio /dev/snd/* && chmod 660 /dev/snd/*",
+)
+
+PLAY = '"$PYTHON" -m snddiag.collect.data_path'
+# Holds the playback PCM open for a while, as a sound server would; the test waits until it
+# holds it (a Python start in a TCG guest on a loaded host takes seconds), then stops it.
+HOLD_PLAYBACK = (
+    '"$PYTHON" -c "import os, time; fd = os.open(\'/dev/snd/pcmC0D0p\', os.O_RDWR);'
+    " open('/tmp/held', 'w').close(); time.sleep(60)\" & holder=$!;"
+    " for i in $(seq 300); do [ -e /tmp/held ] && break; sleep 0.1; done;"
+)
+PLAY_COMMANDS: dict[str, dict[str, str]] = {
+    "play-wav": {
+        "play": f"{PLAY}",
+        "busy": f"{HOLD_PLAYBACK} {PLAY} --only playback; kill $holder",
+    },
+    "play-wav-no-play": {"json": '"$PYTHON" -m snddiag --json'},
+    "play-backend-broken": {"play": PLAY},
+    "play-none": {
+        "play": PLAY,
+        # What --play will add to a run: the diagnosis alone, then the data path alone.
+        "timing": 'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
+        f"{PLAY} >/dev/null; c=$(date +%s%N); "
+        'echo "diagnosis_ms=$(((b-a)/1000000)) play_ms=$(((c-b)/1000000))"',
+    },
+    "play-no-card": {"play": PLAY},
+    "play-not-permitted": {"play": PLAY},
+}
+"""Per play scenario: the commands its guest runs ({name: shell line})."""
+
+PLAY_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="play-wav",
+        description="healthy-pci with QEMU's wav backend: what the guest plays lands in a file",
+        qemu_args=VIRTIO_PCI_WAV,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-wav-no-play",
+        description="play-wav running only the diagnosis: nothing may reach the host file",
+        qemu_args=VIRTIO_PCI_WAV,
+        expect_rules=HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-backend-broken",
+        description="healthy-pci whose wav backend cannot open its file: QEMU logs 'Could not "
+        "create a backend for voice' and the device never moves either pointer",
+        qemu_args=(
+            "-device",
+            "virtio-sound-pci,audiodev=snd0",
+            "-audiodev",
+            "wav,id=snd0,path=/nonexistent/snddiag-lab.wav",
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-none",
+        description="healthy-pci with QEMU's none backend (the lab's default)",
+        qemu_args=VIRTIO_PCI,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-no-card",
+        description="no sound device at all: the data path is not run",
+        guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="play-not-permitted",
+        description="healthy-pci with udev-like audio:0660 nodes, played by nobody (no groups)",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        setup=SOUND_NODES_TO_AUDIO,
+        run_as="nobody",
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)

@@ -1,0 +1,238 @@
+"""snddiag.pyz (packaging/zipapp/build): built once per session, run as a support script would.
+
+Every run is a real interpreter on the real archive. `python3 -I -S` has no site directory at
+all, so PyYAML, rich and pyudev can only come from the copies in the archive (and psutil is
+absent, so sound servers come from /proc); `-I` keeps the site directory (the installed
+libraries win); Debian's /usr/bin/python3 uses the distribution's python3-* packages.
+Verdicts are compared with the installed tool's (`python3 -m snddiag` from this checkout).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.guests import GUESTS, REPO
+
+BUILD = REPO / "packaging" / "zipapp" / "build"
+BARE = ("-I", "-S")
+FIXTURES = (
+    "healthy-pci",
+    "legacy-mmio",
+    "no-sound-device",
+    "no-config-snd-virtio",
+    "busybox-tools",
+)
+
+
+def _python39() -> str:
+    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+    candidates = sorted(pyenv_root.glob("versions/3.9*/bin/python3.9"), reverse=True)
+    found = shutil.which("python3.9")
+    if found and "/shims/" not in found:
+        candidates.insert(0, Path(found))
+    assert candidates, "the zipapp tests need Python 3.9 (pyenv install 3.9, or a python3.9)"
+    return str(candidates[0])
+
+
+# (name, interpreter and its options): every way a guest may run the archive.
+INTERPRETERS = {
+    "bare": (sys.executable, *BARE),
+    "isolated-with-site": (sys.executable, "-I"),
+    "plain": (sys.executable,),
+    "python3.9-bare": (_python39(), *BARE),
+    "debian-python3": ("/usr/bin/python3", "-I"),
+}
+
+
+def build(output: Path) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--output", str(output)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+@pytest.fixture(scope="session")
+def pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("pyz") / "snddiag.pyz"
+    build(path)
+    return path
+
+
+def run(argv: list[str] | tuple[str, ...], **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+    env["PYTHONDONTWRITEBYTECODE"] = "1"
+    return subprocess.run(
+        list(argv), cwd=REPO, env=env, capture_output=True, text=True, check=False, **kwargs
+    )
+
+
+@functools.cache
+def installed(*args: str) -> subprocess.CompletedProcess[str]:
+    """The installed tool's run (this checkout's `python3 -m snddiag`), once per argument list."""
+    return run([sys.executable, "-m", "snddiag", *args])
+
+
+def document(done: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    assert "Traceback" not in done.stderr, done.stderr
+    doc = json.loads(done.stdout)
+    assert isinstance(doc, dict)
+    return doc
+
+
+def verdict(doc: dict[str, Any]) -> tuple[str, int, list[str]]:
+    return doc["status"], doc["exit_code"], sorted(f["rule"] for f in doc["findings"])
+
+
+def test_two_builds_give_identical_bytes(pyz: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.pyz"
+    build(again)
+    assert again.read_bytes() == pyz.read_bytes()
+
+
+def test_archive_is_an_executable_zipapp_with_a_python3_shebang(pyz: Path) -> None:
+    assert pyz.read_bytes().startswith(b"#!/usr/bin/env python3\n")
+    assert os.access(pyz, os.X_OK)
+    assert zipfile.is_zipfile(pyz)
+
+
+def test_archive_holds_the_rules_and_only_pure_python_copies(pyz: Path) -> None:
+    names = zipfile.ZipFile(pyz).namelist()
+    shipped = {
+        "snddiag/rules/" + p.relative_to(REPO / "rules").as_posix()
+        for p in (REPO / "rules").rglob("*.yaml")
+        if not p.name.endswith(".test.yaml")
+    }
+    assert shipped and shipped == {n for n in names if n.startswith("snddiag/rules/")}
+    vendored = {n.split("/")[1] for n in names if n.startswith("_vendor/")}
+    assert {"yaml", "rich", "pyudev"} <= vendored
+    assert not vendored & {"psutil", "pygments", "markdown_it", "mdurl", "_yaml"}
+    assert [n for n in names if n.endswith((".so", ".pyc", ".pyd"))] == []
+    licences = [n for n in names if re.search(r"\.dist-info/(licenses/)?(LICENSE|COPYING)", n)]
+    assert len(licences) == 3, licences
+
+
+def test_every_vendored_module_imports_on_a_bare_interpreter(pyz: Path) -> None:
+    modules = sorted(
+        n[len("_vendor/") : -len(".py")].replace("/", ".").removesuffix(".__init__")
+        for n in zipfile.ZipFile(pyz).namelist()
+        if n.startswith("_vendor/") and n.endswith(".py")
+    )
+    code = (
+        f"import importlib, sys; sys.path.append({str(pyz) + '/_vendor'!r})\n"
+        f"for m in {modules!r}: importlib.import_module(m)\n"
+    )
+    done = run([*INTERPRETERS["bare"], "-c", code])
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_bare_interpreter_has_none_of_the_libraries() -> None:
+    """What makes the `bare` runs meaningful: nothing but the archive can provide them."""
+    for module in ("yaml", "rich", "pyudev", "psutil"):
+        done = run([*INTERPRETERS["bare"], "-c", f"import {module}"])
+        assert "ModuleNotFoundError" in done.stderr, module
+
+
+def _loaders(pyz: Path, interpreter: tuple[str, ...], *args: str) -> dict[str, str]:
+    """{module: the loader that imported it}, from `python -v`."""
+    done = run([*interpreter, "-v", str(pyz), *args])
+    found = re.findall(r"^import '(yaml|rich|pyudev|psutil)' # (.*)$", done.stderr, re.M)
+    return dict(found)
+
+
+def test_bare_run_uses_the_copies_in_the_archive(pyz: Path) -> None:
+    loaders = _loaders(pyz, INTERPRETERS["bare"], "analyze", "--root", str(GUESTS / "healthy-pci"))
+    assert set(loaders) == {"yaml", "rich"}
+    assert all(f'"{pyz}/_vendor/"' in loader for loader in loaders.values()), loaders
+    live = _loaders(pyz, INTERPRETERS["bare"], "--json")
+    assert "psutil" not in live
+
+
+def test_run_with_site_packages_uses_the_installed_libraries(pyz: Path) -> None:
+    loaders = _loaders(pyz, INTERPRETERS["plain"], "analyze", "--root", str(GUESTS / "healthy-pci"))
+    assert set(loaders) == {"yaml", "rich"}
+    assert not any("zipimporter" in loader for loader in loaders.values()), loaders
+
+
+# Every captured guest bare; every interpreter on two of them.
+CAPTURED = sorted(
+    {("bare", guest) for guest in FIXTURES}
+    | {(interpreter, guest) for interpreter in INTERPRETERS for guest in FIXTURES[:2]}
+)
+
+
+@pytest.mark.parametrize(("interpreter", "guest"), CAPTURED)
+def test_captured_guest_gives_the_installed_tools_document(
+    pyz: Path, interpreter: str, guest: str
+) -> None:
+    args = ("analyze", "--root", str(GUESTS / guest), "--json")
+    ours = run([*INTERPRETERS[interpreter], str(pyz), *args])
+    theirs = installed(*args)
+    assert ours.returncode == theirs.returncode
+    assert document(ours) == document(theirs)
+
+
+@pytest.mark.parametrize("interpreter", ["bare", "python3.9-bare"])
+def test_text_report_is_the_installed_tools(pyz: Path, interpreter: str) -> None:
+    args = ("analyze", "--root", str(GUESTS / "legacy-mmio"), "--no-color")
+    ours = run([*INTERPRETERS[interpreter], str(pyz), *args])
+    assert "Traceback" not in ours.stderr, ours.stderr
+    assert ours.stdout == installed(*args).stdout
+    assert "legacy-mmio-transport" in ours.stdout
+
+
+@pytest.mark.parametrize("interpreter", sorted(INTERPRETERS))
+def test_live_run_gives_the_installed_tools_verdict(pyz: Path, interpreter: str) -> None:
+    ours = run([*INTERPRETERS[interpreter], str(pyz), "--json"])
+    theirs = installed("--json")
+    assert ours.returncode == theirs.returncode
+    assert verdict(document(ours)) == verdict(document(theirs))
+    assert document(ours)["sound_servers"] == document(theirs)["sound_servers"]
+
+
+def test_collect_to_stdout_writes_a_bundle_the_installed_tool_reads(
+    pyz: Path, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "guest.tar.gz"
+    with open(bundle, "wb") as out:
+        done = subprocess.run(
+            [*INTERPRETERS["bare"], str(pyz), "collect", "-o", "-"],
+            cwd=REPO, stdout=out, stderr=subprocess.PIPE, text=True, check=False,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    analyzed = installed("analyze", str(bundle), "--json")
+    live = document(run([*INTERPRETERS["bare"], str(pyz), "--json"]))
+    assert verdict(document(analyzed)) == verdict(live)
+
+
+@pytest.mark.parametrize(
+    "args", [("rules", "list"), ("rules", "check"), ("explain", "probe-failed")]
+)
+def test_rule_commands_read_the_rules_inside_the_archive(pyz: Path, args: tuple[str, ...]) -> None:
+    ours = run([*INTERPRETERS["bare"], str(pyz), *args])
+    theirs = installed(*args)
+    # explain names the rule's file: a member of the archive here, of the checkout there.
+    output = (ours.stdout + ours.stderr).replace(f"{pyz}/snddiag/rules/", f"{REPO}/rules/")
+    assert (ours.returncode, output) == (theirs.returncode, theirs.stdout + theirs.stderr)
+    assert output.strip()
+
+
+def test_broken_site_rule_is_reported_with_its_file_and_line(pyz: Path, tmp_path: Path) -> None:
+    (tmp_path / "bad.yaml").write_text("id: bad\nseverity: fatal\n")
+    ours = run([*INTERPRETERS["bare"], str(pyz), "rules", "check", "--rules", str(tmp_path)])
+    theirs = installed("rules", "check", "--rules", str(tmp_path))
+    assert ours.returncode == theirs.returncode != 0
+    assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
+    assert f"{tmp_path / 'bad.yaml'}:" in ours.stdout + ours.stderr
