@@ -9,13 +9,14 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snddiag.engine.load import Rule, RuleFileError, check_rules, default_rule_dirs, load_rules
-from snddiag.evidence import EvidenceError, load_directory, save_directory
 from snddiag.report import ExitCode
 from snddiag.report.escape import encodes, escape
 
+# Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
+# `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
     from snddiag.bundle import Limits
+    from snddiag.engine.load import Rule
 
 
 class CommandError(Exception):
@@ -51,10 +52,14 @@ def _refuse_snapshot(root: Path) -> None:
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
+    from snddiag.engine.load import default_rule_dirs
+
     return [*default_rule_dirs(), *args.rules]
 
 
 def _rules(args: argparse.Namespace) -> list[Rule]:
+    from snddiag.engine.load import RuleFileError, load_rules
+
     try:
         return load_rules(_rule_dirs(args))
     except RuleFileError as err:
@@ -119,6 +124,7 @@ def _check_new_directory(directory: Path) -> None:
 def collect_command(args: argparse.Namespace) -> int:
     """Collect this system, or with --root the tree at DIR (its files only, as a diagnosis does)."""
     from snddiag.collect import collect
+    from snddiag.evidence import save_directory
 
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
@@ -145,6 +151,7 @@ def collect_command(args: argparse.Namespace) -> int:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
+    from snddiag.evidence import EvidenceError, load_directory
     from snddiag.pipeline import diagnose
 
     rules = _rules(args)
@@ -227,6 +234,8 @@ def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Ru
 def rules_command(args: argparse.Namespace) -> int:
     dirs = _rule_dirs(args)
     if args.rules_command == "check":
+        from snddiag.engine.load import check_rules
+
         problems = check_rules(dirs)
         for problem in problems:
             print(escape(str(problem)), file=sys.stderr)

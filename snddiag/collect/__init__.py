@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
 from snddiag.collect.sources import Command, Source, run_sources
-from snddiag.evidence import Evidence, Status, kernel_release
+from snddiag.evidence import Evidence, kernel_release
 
 
 def _identity() -> dict[str, str]:
@@ -51,6 +52,39 @@ def _group_name(gid: int) -> str:
         return str(gid)
 
 
+def _stands_in(evidence: Evidence, stand_in: plan.StandIn, release: str) -> bool:
+    """Whether the stand-in's files were read (and show what they must) in place of its command."""
+    texts = []
+    for path in stand_in.paths:
+        if "{release}" in path and not release:
+            return False
+        entry = evidence.get(path.format(release=release))
+        if entry is None or not entry.ok or not entry.data.strip():
+            return False
+        texts.append(entry.data)
+    return not stand_in.shows or re.search(stand_in.shows.encode(), texts[0]) is not None
+
+
+def _run_unless_stood_in(
+    sources: tuple[Source, ...], root: Path, evidence: Evidence, release: str
+) -> None:
+    """Run the commands among `sources` whose stand-in files did not give what they print."""
+    stand_ins = {stand_in.command: stand_in for stand_in in plan.STAND_INS}
+    for source in sources:
+        stand_in = stand_ins.get(source.key) if isinstance(source, Command) else None
+        if stand_in is not None and not _stands_in(evidence, stand_in, release):
+            run_sources((source,), root, evidence)
+
+
+def _read_kernel_log(root: Path, evidence: Evidence) -> None:
+    """The kernel log from the first place, in the plan's order, that gives any lines."""
+    for log in plan.KERNEL_LOGS:
+        run_sources((log.source,), root, evidence)
+        entry = evidence.get(plan.key_of(log.source))
+        if entry is not None and entry.ok and entry.data.strip():
+            return
+
+
 def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil."""
     evidence = Evidence()
@@ -64,24 +98,26 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
         evidence.meta.update(_identity())
         evidence.meta.update(_capabilities())
 
+    deferred = {stand_in.command for stand_in in plan.STAND_INS}
+
     def runnable(sources: tuple[Source, ...]) -> tuple[Source, ...]:
         # Offline (--root), a command would describe this machine, not the one under DIR.
-        return sources if live else tuple(s for s in sources if not isinstance(s, Command))
+        # Live, a command with stand-in files waits until those files have been read.
+        return tuple(
+            s
+            for s in sources
+            if not isinstance(s, Command) or (live and plan.key_of(s) not in deferred)
+        )
 
     run_sources(runnable(plan.SYSTEM), root, evidence)
+    if live:
+        _run_unless_stood_in(plan.SYSTEM, root, evidence, "")
     release = kernel_release(evidence) or ""
-    first_log, *fallback_logs = plan.KERNEL_LOGS
-    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + ((first_log.source,) if live else ())
-    rest += plan.HOST_IDENTITY + plan.MODULE_FILES
+    rest = plan.MODULES + plan.VIRTIO + plan.ALSA + plan.HOST_IDENTITY + plan.MODULE_FILES
     run_sources(plan.with_release(runnable(rest), release), root, evidence)
-    dmesg = evidence.get(plan.key_of(first_log.source))
-    if live and (dmesg is None or dmesg.status is not Status.OK):
-        for log in fallback_logs:
-            run_sources((log.source,), root, evidence)
-            if any(
-                (e := evidence.get(k)) is not None and e.ok and e.data for k in plan.KERNEL_LOG_KEYS
-            ):
-                break
+    if live:
+        _run_unless_stood_in(rest, root, evidence, release)
+        _read_kernel_log(root, evidence)
     if live:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())

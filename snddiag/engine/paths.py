@@ -5,11 +5,17 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from functools import cache
+from typing import TYPE_CHECKING, Any
 
-from snddiag.evidence import Evidence
-from snddiag.facts import Facts, build_facts
-from snddiag.facts.docs import FactDoc
+if TYPE_CHECKING:
+    from snddiag.facts import Facts
+    from snddiag.facts.docs import FactDoc
+
+    # Built on first use (module __getattr__ below), not when the engine is imported.
+    FACTS_BY_PATH: dict[str, FactInfo]
+    MAPPING_PATHS: frozenset[str]
+    KNOWN_PATHS: frozenset[str]
 
 _MISSING = object()
 
@@ -35,22 +41,31 @@ def _walk(value: Any, prefix: str, found: dict[str, FactInfo], open_maps: set[st
         open_maps.add(prefix)
 
 
-def _known() -> tuple[dict[str, FactInfo], frozenset[str]]:
+@cache
+def _known() -> tuple[dict[str, FactInfo], frozenset[str], frozenset[str]]:
+    """Every fact path, found by walking the facts of empty evidence: (by path, maps, paths)."""
+    from snddiag.evidence import Evidence
+    from snddiag.facts import build_facts
+
     found: dict[str, FactInfo] = {}
     open_maps: set[str] = set()
     _walk(build_facts(Evidence()), "", found, open_maps)
-    return dict(sorted(found.items())), frozenset(open_maps)
+    return dict(sorted(found.items())), frozenset(open_maps), frozenset(found)
 
 
-FACTS_BY_PATH, MAPPING_PATHS = _known()
-KNOWN_PATHS = frozenset(FACTS_BY_PATH)
+def __getattr__(name: str) -> Any:
+    tables = {"FACTS_BY_PATH": 0, "MAPPING_PATHS": 1, "KNOWN_PATHS": 2}
+    if name in tables:
+        return _known()[tables[name]]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def is_known_path(path: str) -> bool:
-    if path in KNOWN_PATHS:
+    by_path, mapping_paths, _paths = _known()
+    if path in by_path:
         return True
     head, _sep, key = path.rpartition(".")
-    return head in MAPPING_PATHS and bool(key)
+    return head in mapping_paths and bool(key)
 
 
 def resolve(facts: Facts, path: str) -> Any:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import TYPE_CHECKING
 
-from snddiag.engine import Diagnosis, worst_severity
-from snddiag.engine.load import Severity
+if TYPE_CHECKING:  # the CLI imports ExitCode before any rule is loaded
+    from snddiag.engine import Diagnosis
 
 
 class ExitCode(IntEnum):
@@ -25,6 +26,9 @@ class ExitCode(IntEnum):
 
 def verdict(diagnosis: Diagnosis) -> tuple[str, ExitCode]:
     """(status, exit code): errors and warnings first; unchecked rules never count as health."""
+    from snddiag.engine import worst_severity
+    from snddiag.engine.load import Severity
+
     worst = worst_severity(diagnosis)
     if worst is Severity.ERROR:
         return "error", ExitCode.ERROR

@@ -89,8 +89,8 @@ def _gz(text: str, *, corrupt: bool = False) -> Entry:
 
 def test_kernel_log_sources_are_the_plans_in_one_list() -> None:
     assert KERNEL_LOG_KEYS == (
-        "cmd/dmesg",
         "dev/kmsg",
+        "cmd/dmesg",
         "var/log/kern.log",
         "var/log/messages",
         "cmd/journalctl-k",
