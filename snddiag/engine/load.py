@@ -4,18 +4,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from enum import Enum
 from importlib import resources
 from pathlib import Path
-from typing import Any, Union, cast
+from typing import Any, cast
 
 import yaml
 
+from snddiag.engine.model import (
+    AllOf,
+    AnyOf,
+    Condition,
+    Leaf,
+    NotOf,
+    Quote,
+    Rule,
+    RuleFileError,
+    Severity,
+    Step,
+)
 from snddiag.engine.operators import OPERATORS, OperandError, prepare
 from snddiag.engine.paths import KNOWN_PATHS, is_known_path
 from snddiag.engine.regex_risk import RegexRisk, check_regex
 from snddiag.engine.values import fact_kind
+
+# The rule model lives in engine/model.py; loading is here, and so is what callers import.
+__all__ = [
+    "AllOf", "AnyOf", "Condition", "Leaf", "NotOf", "Quote", "Rule", "RuleFileError", "Severity",
+    "Step", "check_rules", "default_rule_dirs", "load_rule", "load_rules", "rule_files",
+]  # fmt: skip
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
 SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
@@ -28,79 +44,6 @@ STEP_FILTERS = ("distro", "arch", "vmm", "flavour")
 RULE_KEYS = frozenset(
     {"id", "severity", "title", "when", "explain", "evidence", "remediation", "references"}
 )
-
-
-class Severity(str, Enum):
-    ERROR = "error"
-    WARNING = "warning"
-    INFO = "info"
-
-    @property
-    def rank(self) -> int:
-        return {"error": 0, "warning": 1, "info": 2}[self.value]
-
-
-class RuleFileError(Exception):
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
-        self.path = path
-        self.line = line
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Leaf:
-    fact: str
-    op: str  # a key of operators.OPERATORS
-    value: Any  # the operand as the operator prepared it (a compiled regex for `matches`)
-
-
-@dataclass(frozen=True)
-class AllOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class AnyOf:
-    items: tuple[Condition, ...]
-
-
-@dataclass(frozen=True)
-class NotOf:
-    item: Condition
-
-
-Condition = Union["Leaf", "AllOf", "AnyOf", "NotOf"]
-
-
-@dataclass(frozen=True)
-class Quote:
-    """Evidence to show with a finding: a fact's value, or only its lines matching a regex."""
-
-    fact: str
-    pattern: re.Pattern[str] | None = None
-
-
-@dataclass(frozen=True)
-class Step:
-    side: str
-    text: str
-    tool: str = ""  # utm | qemu | libvirt | proxmox | apple-vz | alpine ...: a label, not a filter
-    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
-
-
-@dataclass(frozen=True)
-class Rule:
-    rule_id: str
-    severity: Severity
-    title: str
-    when: Condition
-    explain: str
-    evidence: tuple[Quote, ...]
-    remediation: tuple[Step, ...]
-    references: tuple[str, ...]
-    path: Path
-    line: int
 
 
 # libyaml's parser, where PyYAML was built with it, reads the rules several times faster than

@@ -1,0 +1,82 @@
+"""What a rule is once loaded: its conditions, evidence quotes, remediation steps and errors."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any, Union
+
+
+class Severity(str, Enum):
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    @property
+    def rank(self) -> int:
+        return {"error": 0, "warning": 1, "info": 2}[self.value]
+
+
+class RuleFileError(Exception):
+    def __init__(self, path: Path, line: int, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}")
+        self.path = path
+        self.line = line
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Leaf:
+    fact: str
+    op: str  # a key of operators.OPERATORS
+    value: Any  # the operand as the operator prepared it (a compiled regex for `matches`)
+
+
+@dataclass(frozen=True)
+class AllOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    items: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class NotOf:
+    item: Condition
+
+
+Condition = Union["Leaf", "AllOf", "AnyOf", "NotOf"]
+
+
+@dataclass(frozen=True)
+class Quote:
+    """Evidence to show with a finding: a fact's value, or only its lines matching a regex."""
+
+    fact: str
+    pattern: re.Pattern[str] | None = None
+
+
+@dataclass(frozen=True)
+class Step:
+    side: str
+    text: str
+    tool: str = ""  # utm | qemu | libvirt | proxmox | apple-vz | alpine ...: a label, not a filter
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule_id: str
+    severity: Severity
+    title: str
+    when: Condition
+    explain: str
+    evidence: tuple[Quote, ...]
+    remediation: tuple[Step, ...]
+    references: tuple[str, ...]
+    path: Path
+    line: int
