@@ -33,8 +33,7 @@ def test_none_backend_works_both_ways_at_48k() -> None:
             2,
         )
         assert stream.frames_transferred == 48000
-    # Captured at a load average near 20 on 2 cores: the starved guest's capture overran once.
-    assert (facts.playback.xruns, facts.capture.xruns) == (0, 1)
+        assert stream.xruns == 0
     assert facts.playback.rate_error_percent is not None
     assert facts.playback.rate_error_percent < 5
     # Digital silence: the capture's record has no peak at all.
