@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="read the files of a system mounted at DIR instead of / (no commands)",
     )
+    parser.add_argument(
+        "--play",
+        action="store_true",
+        help="also test the data path: play about a second of a quiet 440 Hz tone on the virtio "
+        "card and record a second (makes a short sound)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     collect = sub.add_parser("collect", parents=[common], help="save the evidence snapshot")

@@ -94,8 +94,17 @@ def diagnose_live(args: argparse.Namespace) -> int:
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
     if args.root is not None:
         _refuse_snapshot(args.root)
-    evidence = collect(root, live=args.root is None)
+    evidence = collect(root, live=args.root is None, play=_play(args))
     return _report(diagnose(evidence, rules).document, args)
+
+
+def _play(args: argparse.Namespace) -> bool:
+    """--play: only for a live diagnosis of this machine (its devices make the sound)."""
+    if args.play and args.root is not None:
+        raise CommandError(
+            "--play tests this machine's card; it cannot run with --root", ExitCode.USAGE
+        )
+    return bool(args.play)
 
 
 def _check_new_directory(directory: Path) -> None:
@@ -317,6 +326,10 @@ def explain_command(args: argparse.Namespace) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         return diagnose_live(args)
+    if args.play:
+        raise CommandError(
+            f"--play goes with the diagnosis only; {args.command} never plays", ExitCode.USAGE
+        )
     handlers = {
         "collect": collect_command,
         "analyze": analyze_command,

@@ -85,8 +85,10 @@ def _read_kernel_log(root: Path, evidence: Evidence) -> None:
             return
 
 
-def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
-    """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil."""
+def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) -> Evidence:
+    """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil; `play`
+    (only with `live`, only for `snddiag --play`) then runs the data-path test, which makes a
+    short sound on the virtio card."""
     evidence = Evidence()
     evidence.meta.update(
         {
@@ -121,4 +123,8 @@ def collect(root: Path = Path("/"), *, live: bool = True) -> Evidence:
     if live:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())
+    if live and play:
+        from snddiag.collect.data_path import read_data_path
+
+        evidence.add(read_data_path())
     return evidence

@@ -1,28 +1,26 @@
 """The data-path test of the virtio sound card: play a second, record a second (see pcm.py).
 
-Makes a short, quiet sound. Nothing in snddiag calls it unless the user asked (`--play`).
-
-    python3 -m snddiag.collect.data_path [--card N] [--device N] [--seconds S]
-                                         [--only playback|capture]
-prints {"playback": {...}, "capture": {...}, "seconds": S} as JSON.
+Makes a short, quiet sound. Only `snddiag --play` calls it (never `collect` or `analyze`); its
+measurement enters the evidence as one JSON entry, DATA_PATH_KEY, that facts read like any other.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import re
-import sys
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from snddiag.collect.pcm import CaptureResult, Outcome, PlaybackResult, play, record
+from snddiag.evidence import Entry, Kind, Status
 
 VIRTIO_DRIVER = "virtio_snd"
 DIRECTIONS = {"playback": "p", "capture": "c"}
+DATA_PATH_KEY = "probe/data-path"
+"""The evidence key of the measurement: written only by a run with --play."""
 
 
 @dataclass(frozen=True)
@@ -98,24 +96,21 @@ def run_data_path(
     return DataPath(playback, capture)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python3 -m snddiag.collect.data_path",
-        description="Play and record about a second on the virtio sound card (makes a sound).",
-    )
-    parser.add_argument("--card", type=int, help="ALSA card number (default: the virtio card)")
-    parser.add_argument("--device", type=int, default=0, help="PCM device number with --card")
-    parser.add_argument("--seconds", type=float, default=1.0)
-    parser.add_argument("--only", choices=sorted(DIRECTIONS))
-    args = parser.parse_args(argv)
+def _side(result: PlaybackResult | CaptureResult) -> dict[str, Any]:
+    return {**asdict(result), "status": result.status.value}
+
+
+def read_data_path(
+    *, sys_dir: Path = Path("/sys"), dev_dir: Path = Path("/dev/snd"), seconds: float = 1.0
+) -> Entry:
+    """Run the data-path test and record it as evidence: {"playback", "capture", "seconds"}."""
     started = time.monotonic()
-    result = run_data_path(card=args.card, device=args.device, seconds=args.seconds, only=args.only)
-    doc = {**asdict(result), "seconds": round(time.monotonic() - started, 3)}
-    json.dump(doc, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
-    failed = Outcome.FAILED in (result.playback.status, result.capture.status)
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    result = run_data_path(seconds=seconds, sys_dir=sys_dir, dev_dir=dev_dir)
+    elapsed = time.monotonic() - started
+    doc = {
+        "playback": _side(result.playback),
+        "capture": _side(result.capture),
+        "seconds": round(elapsed, 3),
+    }
+    data = json.dumps(doc, indent=1, sort_keys=True).encode()
+    return Entry(DATA_PATH_KEY, Kind.FILE, Status.OK, data=data, duration_s=elapsed)

@@ -4,8 +4,8 @@ judge what the device did from its hardware pointer.
 Pure Python over the ALSA PCM ioctls (pcm_abi.py): no alsa-lib, no alsa-utils. The node is
 opened non-blocking and driven by poll() with short timeouts, so every run ends within
 `seconds + GRACE_S`, and within STALL_S when the pointer never moves. The descriptor is
-always closed. It makes a sound: only an explicit request (`snddiag --play`, or
-`python3 -m snddiag.collect.data_path`) may call it.
+always closed. It makes a sound: only an explicit request (`snddiag --play`, through
+collect/data_path.py) may call it.
 """
 
 from __future__ import annotations

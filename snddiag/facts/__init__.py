@@ -11,8 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snddiag.evidence import Evidence
-from snddiag.facts import alsa, devices, driver, kernel, probe, system
+from snddiag.facts import alsa, data_path, devices, driver, kernel, probe, system
 from snddiag.facts.alsa import Alsa, Userspace, build_alsa, build_userspace
+from snddiag.facts.data_path import DataPath, DataPathCause, build_data_path
 from snddiag.facts.devices import (
     InventoryItem,
     Pci,
@@ -27,7 +28,7 @@ from snddiag.facts.kernel import Kernel, build_kernel, read_kernel_config, read_
 from snddiag.facts.probe import Probe, ProbeCause, build_probe
 from snddiag.facts.system import Host, System, build_host, build_system
 
-__all__ = ["FACT_SOURCES", "Facts", "ProbeCause", "build_facts", "sources_for"]
+__all__ = ["FACT_SOURCES", "DataPathCause", "Facts", "ProbeCause", "build_facts", "sources_for"]
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class Facts:
     pci: Pci
     alsa: Alsa
     userspace: Userspace
+    data_path: DataPath
     inventory: tuple[InventoryItem, ...] = fact(
         "per device class (sound, net, block, ...): the paravirtualized and emulated devices",
         NEVER_NONE,
@@ -57,6 +59,7 @@ FACT_SOURCES: dict[str, tuple[str, ...]] = {
     **probe.SOURCES,
     **devices.SOURCES,
     **alsa.SOURCES,
+    **data_path.SOURCES,
 }
 
 
@@ -85,5 +88,6 @@ def build_facts(evidence: Evidence) -> Facts:
         pci=pci,
         alsa=build_alsa(evidence),
         userspace=build_userspace(evidence),
+        data_path=build_data_path(evidence),
         inventory=build_inventory(virtio, pci),
     )

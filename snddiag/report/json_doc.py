@@ -9,6 +9,7 @@ from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
 from snddiag.evidence import Evidence, Status
 from snddiag.facts import Facts
+from snddiag.facts.data_path import Stream
 from snddiag.report import verdict
 
 SCHEMA_VERSION = 1
@@ -118,6 +119,33 @@ def _cards(facts: Facts) -> list[dict[str, Any]] | None:
     ]
 
 
+def _stream(stream: Stream, done: str, moved: str) -> dict[str, Any]:
+    return {
+        "status": stream.status,
+        "device": stream.device,
+        "rate_hz": stream.rate_hz,
+        "format": stream.format,
+        "channels": stream.channels,
+        done: stream.frames_transferred,
+        moved: stream.frames_moved,
+        "measured_rate_hz": stream.measured_rate_hz,
+        "xruns": stream.xruns,
+        "reason": stream.reason,
+    }
+
+
+def _data_path(facts: Facts) -> dict[str, Any] | None:
+    """The data-path test (--play); None when it did not run. Capture names its counters for
+    what happens: snddiag reads (frames_read) what the device delivered (frames_delivered)."""
+    path = facts.data_path
+    if path.playback.status is None or path.capture.status is None:
+        return None
+    return {
+        "playback": _stream(path.playback, "frames_written", "frames_consumed"),
+        "capture": _stream(path.capture, "frames_read", "frames_delivered"),
+    }
+
+
 def _unreadable(evidence: Evidence) -> list[dict[str, str]]:
     """Sources that exist on a normal system but could not be read or run here (a missing
     library or command is said too: busybox has no modinfo, a guest may lack libudev)."""
@@ -148,6 +176,7 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
             }
             for i in facts.inventory
         ],
+        "data_path": _data_path(facts),
         "findings": [_finding(f) for f in diagnosis.findings],
         "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
         "rules_evaluated": diagnosis.rules_evaluated,

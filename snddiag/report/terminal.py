@@ -37,6 +37,28 @@ def _summary(document: dict[str, Any]) -> str:
     )
 
 
+def _data_path_lines(data_path: dict[str, Any]) -> list[tuple[str, str]]:
+    """One line a direction: what the device did, or why it failed or did not run."""
+    lines = []
+    for side, moved, verb in (
+        ("playback", "frames_consumed", "consumed"),
+        ("capture", "frames_delivered", "delivered"),
+    ):
+        result = data_path[side]
+        where = f" on {result['device']}" if result["device"] else ""
+        if result["status"] == "ok":
+            rate = result["measured_rate_hz"]
+            measured = f", {rate:.0f} Hz measured" if rate is not None else ""
+            text = (
+                f"ok{where}: {result[moved]} frames {verb} at {result['rate_hz']} Hz "
+                f"{result['format']} x{result['channels']}{measured}, {result['xruns']} xruns"
+            )
+        else:
+            text = f"{result['status'].replace('_', ' ')}{where}: {result['reason']}"
+        lines.append((f"{side:8}", text))
+    return lines
+
+
 def render_terminal(
     document: dict[str, Any], stream: IO[str], *, color: bool | None = None
 ) -> None:
@@ -115,6 +137,10 @@ def render_terminal(
             missing = ", ".join(item["missing_sources"]) or ", ".join(item["unknown_facts"])
             rows.append(("-", Text(f"{item['title']} [{item['rule']}]: needs {missing}")))
         numbered(rows, 2)
+    if document.get("data_path"):
+        console.print()
+        console.print(Text("Data path (--play):", style="bold"))
+        numbered([(a, Text(b)) for a, b in _data_path_lines(document["data_path"])], 2)
     if document["inventory"]:
         console.print()
         console.print(Text("Devices (paravirtualized / emulated):", style="bold"))

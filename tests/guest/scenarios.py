@@ -7,9 +7,11 @@ checked against what the guests show and what the rules say.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import replace
+from pathlib import Path
 
-from .lab import COLDPLUG, Scenario
+from .lab import COLDPLUG, Scenario, host_tsc_khz
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -439,11 +441,18 @@ BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
 
 # ---------------------------------------------------------------------------------------------
-# The data-path test (issue 11): guests that play and record through snddiag.collect.data_path.
-# They boot from tests/guest/test_play.py with PLAY_COMMANDS, not with the diagnosis commands.
+# The data-path test (issue 11): guests where `snddiag --play` plays and records. They boot from
+# tests/guest/test_play.py with PLAY_COMMANDS, and from capture-fixtures with PLAY_CAPTURE.
 
 WAV_PATH = "@WAV@"
-"""Stands for the host file QEMU's wav backend writes; test_play.py puts a temp path in."""
+"""Stands for the host file QEMU's wav backend writes; `with_wav` puts a real path in."""
+
+
+def with_wav(scenario: Scenario, wav: Path) -> Scenario:
+    """The scenario with its wav backend (if any) writing to `wav`."""
+    args = tuple(a.replace(WAV_PATH, str(wav)) for a in scenario.qemu_args)
+    return dataclasses.replace(scenario, qemu_args=args)
+
 
 VIRTIO_PCI_WAV = (
     "-device",
@@ -459,38 +468,89 @@ SOUND_NODES_TO_AUDIO = (
     "chgrp audio /dev/snd/* && chmod 660 /dev/snd/*",
 )
 
-PLAY = '"$PYTHON" -m snddiag.collect.data_path'
-# Holds the playback PCM open for a while, as a sound server would; the test waits until it
-# holds it (a Python start in a TCG guest on a loaded host takes seconds), then stops it.
+# Holds the playback PCM open for the whole boot, as a sound server would; set-up waits until
+# it holds it (a Python start in a TCG guest on a loaded host takes seconds).
 HOLD_PLAYBACK = (
+    COLDPLUG,
     '"$PYTHON" -c "import os, time; fd = os.open(\'/dev/snd/pcmC0D0p\', os.O_RDWR);'
-    " open('/tmp/held', 'w').close(); time.sleep(60)\" & holder=$!;"
-    " for i in $(seq 300); do [ -e /tmp/held ] && break; sleep 0.1; done;"
+    " open('/tmp/held', 'w').close(); time.sleep(600)\" &",
+    "for i in $(seq 600); do [ -e /tmp/held ] && break; sleep 0.1; done",
 )
+
+PLAY = '"$PYTHON" -m snddiag --play --json'
+# What `snddiag --play` collects, saved as a snapshot (`collect` itself never plays).
+SNAPSHOT = (
+    '"$PYTHON" -c "import sys; from pathlib import Path; from snddiag.collect import collect;'
+    " from snddiag.evidence import save_directory;"
+    ' save_directory(collect(play=True), Path(sys.argv[1]))" "$OUT/evidence"'
+)
+
+
+def timed(command: str) -> str:
+    """`command`, its run time in milliseconds written to $OUT/play.ms afterwards."""
+    return (
+        f"a=$(date +%s%N); {command}; rc=$?; "
+        'echo $((($(date +%s%N)-a)/1000000)) >"$OUT/play.ms"; exit $rc'
+    )
+
+
+def stopped_while_playing(command: str) -> str:
+    """`command`, stopped for half a second once its playback stream runs: a player that
+    cannot run (a starved vCPU, a stopped process) while the device plays on."""
+    status = "/proc/asound/card0/pcm0p/sub0/status"
+    return (
+        f"{command} & p=$!; "
+        f"for i in $(seq 1200); do grep -q RUNNING {status} 2>/dev/null && break; sleep 0.05;"
+        " done; kill -STOP $p; sleep 0.5; kill -CONT $p; wait $p"
+    )
+
+
 PLAY_COMMANDS: dict[str, dict[str, str]] = {
-    "play-wav": {
-        "play": f"{PLAY}",
-        "busy": f"{HOLD_PLAYBACK} {PLAY} --only playback; kill $holder",
-    },
+    "play-wav": {"play": PLAY},
     "play-wav-no-play": {"json": '"$PYTHON" -m snddiag --json'},
-    "play-backend-broken": {"play": PLAY},
+    "play-backend-broken": {"play": timed(PLAY)},
     "play-none": {
         "play": PLAY,
-        # What --play will add to a run: the diagnosis alone, then the data path alone.
-        "timing": 'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
+        # What --play adds to a run: the diagnosis alone, then with the data path; after a
+        # first run that fills the guest's caches (cold, one took 34 s, the next 17 s).
+        "timing": '"$PYTHON" -m snddiag --json >/dev/null; '
+        'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
         f"{PLAY} >/dev/null; c=$(date +%s%N); "
         'echo "diagnosis_ms=$(((b-a)/1000000)) play_ms=$(((c-b)/1000000))"',
     },
     "play-no-card": {"play": PLAY},
     "play-not-permitted": {"play": PLAY},
+    "play-busy": {"play": PLAY},
+    "play-xrun": {"play": stopped_while_playing(PLAY)},
+    "play-slow-clock": {"play": PLAY},
 }
-"""Per play scenario: the commands its guest runs ({name: shell line})."""
+"""Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
+
+PLAY_CAPTURE: dict[str, dict[str, str]] = {
+    name: {"collect-dir": stopped_while_playing(SNAPSHOT) if name == "play-xrun" else SNAPSHOT}
+    for name in PLAY_COMMANDS
+    if name != "play-wav-no-play"
+}
+"""Per play scenario with a fixture: the command capture-fixtures runs (what --play collects)."""
+
+# The guest's TSC rate set 50 % above the host's nominal one and trusted (no recalibration, no
+# watchdog): its clock runs slow, as a guest with a mis-calibrated clock source does. The
+# nominal rate is only near the TSC's real one (a +10 % setting measured 44.3 kHz on a host
+# whose TSC runs ~19 % above its nominal 2.6 GHz): 50 % keeps the clock slow on any host.
+_TSC_KHZ = host_tsc_khz()
+SLOW_CLOCK = (
+    ("clocksource=tsc", "tsc=reliable", f"tsc_early_khz={_TSC_KHZ * 3 // 2}") if _TSC_KHZ else ()
+)
 
 PLAY_SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="play-wav",
-        description="healthy-pci with QEMU's wav backend: what the guest plays lands in a file",
+        description="healthy-pci with QEMU's wav backend: what the guest plays lands in a file; "
+        "the backend has no input, so capture never delivers",
         qemu_args=VIRTIO_PCI_WAV,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-capture-stalled"}) | HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -510,17 +570,27 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
             "-audiodev",
             "wav,id=snd0,path=/nonexistent/snddiag-lab.wav",
         ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"data-path-playback-stalled", "data-path-capture-stalled"})
+        | HEADLESS,
+        expect_words=("-audiodev",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
         name="play-none",
-        description="healthy-pci with QEMU's none backend (the lab's default)",
+        description="healthy-pci with QEMU's none backend (the lab's default): both directions "
+        "work, capture is digital silence",
         qemu_args=VIRTIO_PCI,
+        expect_rules=HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
         name="play-no-card",
         description="no sound device at all: the data path is not run",
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"no-virtio-sound-device"}),
         guest_snd_loaded=False,
     ),
     Scenario(
@@ -530,6 +600,48 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         coldplug=False,
         setup=SOUND_NODES_TO_AUDIO,
         run_as="nobody",
+        expect_exit=1,
+        expect_status="warning",
+        # Debian's kernels restrict the kernel log to root (dmesg_restrict=1).
+        expect_rules=frozenset(
+            {"data-path-permission", "sound-nodes-not-accessible", "kernel-log-unreadable"}
+        )
+        | HEADLESS,
+        expect_words=("audio",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-busy",
+        description="healthy-pci where another process holds the playback PCM open, as a "
+        "sound server does",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        setup=HOLD_PLAYBACK,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-busy"}) | HEADLESS,
+        expect_words=("pw-play",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-xrun",
+        description="healthy-pci where snddiag is stopped for 0.5 s while it plays: the device "
+        "runs dry (an underrun), snddiag recovers and plays on",
+        qemu_args=VIRTIO_PCI,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-xruns"}) | HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-slow-clock",
+        description="healthy-pci whose clock runs slow (its TSC rate set 50 % above the host's "
+        "nominal one and trusted): the device's 48 kHz measure as far more",
+        qemu_args=VIRTIO_PCI,
+        cmdline=SLOW_CLOCK,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-rate-off"}) | HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )

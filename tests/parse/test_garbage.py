@@ -9,6 +9,7 @@ import pytest
 
 from snddiag.parse.alsa import parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.cmdline import parse_cmdline
+from snddiag.parse.data_path import parse_data_path
 from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
 from snddiag.parse.kmsg import parse_dmesg, parse_kmsg
@@ -25,7 +26,7 @@ PARSERS: list[Callable[[str], Any]] = [
     parse_kconfig, parse_dmesg, parse_kmsg, parse_log_file, parse_lsmod,
     parse_proc_modules, parse_modinfo, parse_modprobe_conf, parse_modules_list,
     parse_modules_builtin, parse_modules_dep, parse_os_release,
-    parse_features, parse_hex,
+    parse_features, parse_hex, parse_data_path,
 ]  # fmt: skip
 
 JUNK = [
