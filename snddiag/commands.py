@@ -88,13 +88,14 @@ def diagnose_live(args: argparse.Namespace) -> int:
     from snddiag.collect import collect
     from snddiag.pipeline import diagnose
 
+    play = _play(args)  # a usage error before any other check
     rules = _rules(args)
     root = args.root or Path("/")
     if args.root is not None and not args.root.is_dir():
         raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
     if args.root is not None:
         _refuse_snapshot(args.root)
-    evidence = collect(root, live=args.root is None, play=_play(args))
+    evidence = collect(root, live=args.root is None, play=play)
     return _report(diagnose(evidence, rules).document, args)
 
 
