@@ -16,10 +16,11 @@ import fcntl
 import os
 import select
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 from pathlib import Path
+from typing import Any, TypeVar
 
 from snddiag.collect import pcm_abi as abi
 from snddiag.collect import tone
@@ -265,6 +266,47 @@ def _node(dev_dir: Path, card: int, device: int, suffix: str) -> Path:
     return dev_dir / f"pcmC{card}D{device}{suffix}"
 
 
+_Result = TypeVar("_Result", PlaybackResult, CaptureResult)
+
+
+def _run(
+    result: _Result, node: Path, proc_dir: Path, transfer: Callable[[int, Setup], dict[str, Any]]
+) -> _Result:
+    """Open the PCM, negotiate, let `transfer` move the frames (it returns the result's fields),
+    and close it whatever happens; every failure becomes the result's one-line reason."""
+    if not abi.supported_abi():
+        return replace(result, status=Outcome.NOT_RUN, reason="needs 64-bit Linux")
+    started = time.monotonic()
+    try:
+        fd = open_pcm(node, proc_dir)
+    except PcmError as exc:
+        return replace(result, reason=str(exc))
+    try:
+        setup = negotiate(fd)
+        result = replace(
+            result, rate_hz=setup.rate_hz, format=setup.format, channels=setup.channels
+        )
+        result = replace(result, **transfer(fd, setup))
+    except PcmError as exc:
+        result = replace(result, reason=str(exc))
+    except OSError as exc:
+        result = replace(result, reason=f"the device failed: {exc.strerror or exc}")
+    finally:
+        _close(fd)
+    return replace(result, elapsed_s=round(time.monotonic() - started, 3))
+
+
+def _watched(reason: str | None, xruns: int, watch: PointerWatch) -> dict[str, Any]:
+    return {
+        "status": Outcome.FAILED if reason else Outcome.OK,
+        "measured_rate_hz": measure_rate(watch.samples),
+        "xruns": xruns,
+        "reason": reason,
+        "state": watch.last.state_name,
+        "max_delay_frames": watch.max_delay,
+    }
+
+
 def play(
     card: int,
     device: int,
@@ -274,38 +316,17 @@ def play(
     proc_dir: Path = Path("/proc"),
 ) -> PlaybackResult:
     """Play `seconds` of a 440 Hz sine at -20 dBFS on hw:card,device and watch it go."""
-    result = PlaybackResult(Outcome.FAILED, device=_device(card, device))
-    if not abi.supported_abi():
-        return replace(result, status=Outcome.NOT_RUN, reason="needs 64-bit Linux")
-    started = time.monotonic()
-    try:
-        fd = open_pcm(_node(dev_dir, card, device, "p"), proc_dir)
-    except PcmError as exc:
-        return replace(result, reason=str(exc))
-    try:
-        setup = negotiate(fd)
-        result = replace(
-            result, rate_hz=setup.rate_hz, format=setup.format, channels=setup.channels
-        )
+
+    def transfer(fd: int, setup: Setup) -> dict[str, Any]:
         written, xruns, watch, reason = _write_tone(fd, setup, seconds)
-        result = replace(
-            result,
-            status=Outcome.FAILED if reason else Outcome.OK,
-            frames_written=written,
-            frames_consumed=watch.moved,
-            measured_rate_hz=measure_rate(watch.samples),
-            xruns=xruns,
-            reason=reason,
-            state=watch.last.state_name,
-            max_delay_frames=watch.max_delay,
-        )
-    except PcmError as exc:
-        result = replace(result, reason=str(exc))
-    except OSError as exc:
-        result = replace(result, reason=f"the device failed: {exc.strerror or exc}")
-    finally:
-        _close(fd)
-    return replace(result, elapsed_s=round(time.monotonic() - started, 3))
+        return {
+            "frames_written": written,
+            "frames_consumed": watch.moved,
+            **_watched(reason, xruns, watch),
+        }
+
+    result = PlaybackResult(Outcome.FAILED, device=_device(card, device))
+    return _run(result, _node(dev_dir, card, device, "p"), proc_dir, transfer)
 
 
 def record(
@@ -317,39 +338,18 @@ def record(
     proc_dir: Path = Path("/proc"),
 ) -> CaptureResult:
     """Record `seconds` from hw:card,device and watch the device deliver them."""
-    result = CaptureResult(Outcome.FAILED, device=_device(card, device))
-    if not abi.supported_abi():
-        return replace(result, status=Outcome.NOT_RUN, reason="needs 64-bit Linux")
-    started = time.monotonic()
-    try:
-        fd = open_pcm(_node(dev_dir, card, device, "c"), proc_dir)
-    except PcmError as exc:
-        return replace(result, reason=str(exc))
-    try:
-        setup = negotiate(fd)
-        result = replace(
-            result, rate_hz=setup.rate_hz, format=setup.format, channels=setup.channels
-        )
+
+    def transfer(fd: int, setup: Setup) -> dict[str, Any]:
         data, xruns, watch, reason = _read_second(fd, setup, seconds)
-        result = replace(
-            result,
-            status=Outcome.FAILED if reason else Outcome.OK,
-            frames_read=len(data) // setup.frame_bytes,
-            frames_delivered=watch.moved,
-            measured_rate_hz=measure_rate(watch.samples),
-            xruns=xruns,
-            reason=reason,
-            state=watch.last.state_name,
-            max_delay_frames=watch.max_delay,
-            peak_dbfs=tone.peak_dbfs(tone.decode(data, setup.format, setup.channels)),
-        )
-    except PcmError as exc:
-        result = replace(result, reason=str(exc))
-    except OSError as exc:
-        result = replace(result, reason=f"the device failed: {exc.strerror or exc}")
-    finally:
-        _close(fd)
-    return replace(result, elapsed_s=round(time.monotonic() - started, 3))
+        return {
+            "frames_read": len(data) // setup.frame_bytes,
+            "frames_delivered": watch.moved,
+            "peak_dbfs": tone.peak_dbfs(tone.decode(data, setup.format, setup.channels)),
+            **_watched(reason, xruns, watch),
+        }
+
+    result = CaptureResult(Outcome.FAILED, device=_device(card, device))
+    return _run(result, _node(dev_dir, card, device, "c"), proc_dir, transfer)
 
 
 def _close(fd: int) -> None:
