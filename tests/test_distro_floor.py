@@ -12,21 +12,11 @@ import subprocess
 from pathlib import Path
 
 from tests.guests import REPO
+from tests.python39 import python39
 
 FLOOR = ("PyYAML==6.0", "psutil==5.9.4", "pyudev==0.24.0", "rich==13.3.1")
 TEST_TOOLS = ("pytest", "jsonschema", "hypothesis==6.36.0")  # hypothesis: pyproject's floor
 VENV = REPO / ".lab" / "floor-venv-py39"
-
-
-def _python39() -> str:
-    """A real 3.9 interpreter: pyenv's shims refuse versions that are not selected."""
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = sorted(pyenv_root.glob("versions/3.9*/bin/python3.9"), reverse=True)
-    found = shutil.which("python3.9")
-    if found and "/shims/" not in found:
-        candidates.insert(0, Path(found))
-    assert candidates, "the floor test needs Python 3.9 (pyenv install 3.9, or a python3.9)"
-    return str(candidates[0])
 
 
 def _venv_python() -> Path:
@@ -35,7 +25,7 @@ def _venv_python() -> Path:
     wanted = "\n".join(FLOOR + TEST_TOOLS)
     if not python.exists() or not stamp.exists() or stamp.read_text() != wanted:
         shutil.rmtree(VENV, ignore_errors=True)
-        subprocess.run([_python39(), "-m", "venv", str(VENV)], check=True)
+        subprocess.run([python39(), "-m", "venv", str(VENV)], check=True)
         subprocess.run(
             [str(python), "-m", "pip", "install", "-q", *FLOOR, *TEST_TOOLS],
             check=True,

@@ -13,7 +13,6 @@ import functools
 import json
 import os
 import re
-import shutil
 import subprocess
 import sys
 import zipfile
@@ -23,6 +22,7 @@ from typing import Any
 import pytest
 
 from tests.guests import GUESTS, REPO
+from tests.python39 import python39
 
 BUILD = REPO / "packaging" / "zipapp" / "build"
 BARE = ("-I", "-S")
@@ -35,22 +35,12 @@ FIXTURES = (
 )
 
 
-def _python39() -> str:
-    pyenv_root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
-    candidates = sorted(pyenv_root.glob("versions/3.9*/bin/python3.9"), reverse=True)
-    found = shutil.which("python3.9")
-    if found and "/shims/" not in found:
-        candidates.insert(0, Path(found))
-    assert candidates, "the zipapp tests need Python 3.9 (pyenv install 3.9, or a python3.9)"
-    return str(candidates[0])
-
-
 # (name, interpreter and its options): every way a guest may run the archive.
 INTERPRETERS = {
     "bare": (sys.executable, *BARE),
     "isolated-with-site": (sys.executable, "-I"),
     "plain": (sys.executable,),
-    "python3.9-bare": (_python39(), *BARE),
+    "python3.9-bare": (python39(), *BARE),
     "debian-python3": ("/usr/bin/python3", "-I"),
 }
 
