@@ -604,7 +604,12 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_status="warning",
         # Debian's kernels restrict the kernel log to root (dmesg_restrict=1).
         expect_rules=frozenset(
-            {"data-path-permission", "sound-nodes-not-accessible", "kernel-log-unreadable"}
+            {
+                "data-path-permission",
+                "sound-nodes-not-accessible",
+                "kernel-log-unreadable",
+                "kernel-log-needs-privilege",
+            }
         )
         | HEADLESS,
         expect_words=("audio",),
