@@ -14,6 +14,7 @@ import json
 import os
 import pwd
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -32,18 +33,24 @@ def _json_entry(key: str, value: object, started: float) -> Entry:
     return Entry(key, Kind.FILE, Status.OK, data=data, duration_s=time.monotonic() - started)
 
 
-def read_udev_sound(root: Path = Path("/")) -> Entry:
-    """The udev database's view of the sound subsystem: driver, tags, SOUND_INITIALIZED."""
+def _from_files(
+    key: str, what: str, read: Callable[[], object], fallback: Callable[[float], Entry]
+) -> Entry:
+    """`read()`'s value as the entry; where the files cannot be read, the library's instead,
+    and when that fails too, an entry that names both failures."""
     started = time.monotonic()
     try:
-        return _json_entry(UDEV_KEY, udev_devices(root, "sound"), started)
+        return _json_entry(key, read(), started)
     except OSError as err:
-        fallback = _udev_from_pyudev(started)
-        if fallback.ok:
-            return fallback
-        return Entry(
-            UDEV_KEY, fallback.kind, fallback.status, stderr=f"sysfs: {err}; {fallback.stderr}"
-        )
+        library = fallback(started)
+        if library.ok:
+            return library
+        return Entry(key, library.kind, library.status, stderr=f"{what}: {err}; {library.stderr}")
+
+
+def read_udev_sound(root: Path = Path("/")) -> Entry:
+    """The udev database's view of the sound subsystem: driver, tags, SOUND_INITIALIZED."""
+    return _from_files(UDEV_KEY, "sysfs", lambda: udev_devices(root, "sound"), _udev_from_pyudev)
 
 
 def udev_devices(root: Path, subsystem: str) -> list[dict[str, Any]]:
@@ -160,17 +167,12 @@ def _udev_from_pyudev(started: float) -> Entry:
 
 def read_sound_servers(root: Path = Path("/")) -> Entry:
     """Running sound server processes (names, pids, owners) and nothing else of the process list."""
-    started = time.monotonic()
-    try:
-        found = sound_servers_in_proc(root / "proc")
-    except OSError as err:
-        fallback = _sound_servers_from_psutil(started)
-        if fallback.ok:
-            return fallback
-        return Entry(
-            PROCESSES_KEY, fallback.kind, fallback.status, stderr=f"/proc: {err}; {fallback.stderr}"
-        )
-    return _json_entry(PROCESSES_KEY, found, started)
+    return _from_files(
+        PROCESSES_KEY,
+        "/proc",
+        lambda: sound_servers_in_proc(root / "proc"),
+        _sound_servers_from_psutil,
+    )
 
 
 def sound_servers_in_proc(
