@@ -31,6 +31,7 @@ import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 from snddiag import __version__  # noqa: E402
 from snddiag.report import ExitCode  # noqa: E402
@@ -45,23 +46,39 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _common_options(*, after_command: bool) -> _Parser:
+    """The options every command takes, before or after its name alike. After the command
+    they default to nothing at all: a sub-parser's defaults would overwrite what was given
+    before the command (`snddiag --json analyze B` must print JSON)."""
+    unset: Any = argparse.SUPPRESS if after_command else False
     common = _Parser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    common.add_argument(
+        "--json", action="store_true", default=unset, help="print one JSON document on stdout"
+    )
     common.add_argument(
         "--rules",
         action="append",
         type=Path,
-        default=[],
+        # After the command, DIRs are collected apart and joined to those given before it.
+        dest="rules_after_command" if after_command else "rules",
+        default=argparse.SUPPRESS if after_command else [],
         metavar="DIR",
         help="also load the rules in DIR (repeatable; a rule here replaces one with its id)",
     )
-    common.add_argument("--no-color", action="store_true", help="plain text output")
-    common.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    common.add_argument("--no-color", action="store_true", default=unset, help="plain text output")
+    common.add_argument(
+        "--debug", action="store_true", default=unset, help="show tracebacks of internal errors"
+    )
+    return common
+
+
+def build_parser() -> argparse.ArgumentParser:
+    before = _common_options(after_command=False)
+    common = _common_options(after_command=True)
     parser = _Parser(
         prog="snddiag",
         description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
-        parents=[common],
+        parents=[before],
     )
     parser.add_argument("--version", action="version", version=f"snddiag {__version__}")
     parser.add_argument(
@@ -141,6 +158,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
+    """The options, wherever they stand: before the command or after it."""
+    args = build_parser().parse_args(args_list)
+    args.rules = [*args.rules, *getattr(args, "rules_after_command", [])]
+    return args
+
+
 def _say(line: str) -> None:
     """One line on stderr, escaped: it may quote a bundle, a rule file or a path."""
     from snddiag.report.escape import escape
@@ -183,7 +207,7 @@ def _tolerant_streams() -> None:
 def _run(args_list: list[str]) -> int:
     as_json = "--json" in args_list
     try:
-        args = build_parser().parse_args(args_list)
+        args = parse_args(args_list)
     except UsageError as err:
         # "snddiag analyze: ..." from argparse; _say names snddiag itself.
         code = _fail(str(err).removeprefix("snddiag").lstrip(": "), ExitCode.USAGE, as_json)

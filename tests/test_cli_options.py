@@ -1,0 +1,82 @@
+"""Options given before the command act exactly as after it (argparse's sub-parsers would
+otherwise overwrite them with their defaults), through the real entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from snddiag.cli import main, parse_args
+from tests.guests import GUESTS
+
+SNAPSHOT = str(GUESTS / "legacy-mmio")
+
+SITE_RULE = """\
+id: site-always
+severity: info
+title: A site rule that always fires
+when: {fact: system.kernel_release, exists: true}
+explain: Fires on every guest whose kernel release was read.
+"""
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--json", "analyze", "--root", SNAPSHOT],
+        ["analyze", "--json", "--root", SNAPSHOT],
+        ["analyze", "--root", SNAPSHOT, "--json"],
+    ],
+)
+def test_json_before_or_after_the_command_prints_json(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == 2
+    assert json.loads(capsys.readouterr().out)["status"] == "error"
+
+
+def _site_rules(tmp_path: Path) -> Path:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "site-always.yaml").write_text(SITE_RULE)
+    return site
+
+
+@pytest.mark.parametrize("before", [True, False])
+def test_rules_dir_before_or_after_the_command_is_loaded(
+    before: bool, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    site = str(_site_rules(tmp_path))
+    command = ["analyze", "--root", SNAPSHOT, "--json"]
+    argv = ["--rules", site, *command] if before else [*command, "--rules", site]
+    main(argv)
+    fired = {f["rule"] for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert "site-always" in fired
+
+
+def test_rules_dirs_on_both_sides_are_all_kept(tmp_path: Path) -> None:
+    args = parse_args(["--rules", "A", "rules", "check", "--rules", "B"])
+    assert args.rules == [Path("A"), Path("B")]
+
+
+def test_rules_check_checks_a_dir_given_before_the_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "bad.yaml").write_text("id: bad\nseverity: info\n")
+    assert main(["--rules", str(broken), "rules", "check"]) == 65
+    assert "bad.yaml" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("flag", ["--no-color", "--debug", "--json"])
+def test_flags_before_the_command_survive_it(flag: str) -> None:
+    args = parse_args([flag, "analyze", "--root", SNAPSHOT])
+    assert getattr(args, flag.lstrip("-").replace("-", "_")) is True
+
+
+def test_flags_default_off_before_and_after() -> None:
+    args = parse_args(["analyze", "--root", SNAPSHOT])
+    assert (args.json, args.no_color, args.debug, args.rules) == (False, False, False, [])
