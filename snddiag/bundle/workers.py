@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -68,8 +69,10 @@ def _limit_memory(extra_bytes: int) -> None:
 
 def _child(conn: Connection, call: Callable[..., Any], args: tuple[Any, ...], memory: int) -> None:
     message: _Message
-    # Ctrl-C reaches the whole process group: the parent alone reports it, once.
+    # Ctrl-C reaches the whole process group: the parent alone reports it, once. The parent
+    # blocked SIGINT across the fork, so none can arrive before it is ignored here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         _limit_memory(memory)
         message = ("ok", call(*args))
@@ -121,7 +124,11 @@ class _Running:
             target=_child, args=(child_end, call, args, limits.max_memory_bytes), daemon=True
         )
         self.deadline = time.monotonic() + limits.timeout_s  # before it can run at all
-        self.process.start()
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            self.process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child_end.close()
         self.message: _Message | None = None
 
@@ -144,19 +151,47 @@ class _Running:
         self.conn.close()
 
 
+_TICK_S = 0.2  # how soon a Ctrl-C noted while waiting stops the run
+
+
+class _CtrlC:
+    """Ctrl-C noted by a handler that only sets a flag, and raised from the loop: a
+    KeyboardInterrupt raised inside a finalizer (a pipe or process being collected) would be
+    printed and ignored, and the run would go on. Only the main thread may set handlers."""
+
+    def __init__(self) -> None:
+        self.seen = False
+        self.previous: Any = None
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.signal(signal.SIGINT, self._note)
+
+    def _note(self, signum: int, frame: object) -> None:
+        self.seen = True
+
+    def check(self) -> None:
+        if self.seen:
+            raise KeyboardInterrupt
+
+    def restore(self) -> None:
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+
+
 def run_bounded(
     calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], limits: Limits, workers: int = 1
 ) -> Iterator[tuple[int, Outcome]]:
     """(index, outcome) of each call as it finishes; at most `workers` processes at once."""
     pending = list(enumerate(calls))[::-1]
     running: list[_Running] = []
+    interrupted = _CtrlC()
     try:
         while pending or running:
+            interrupted.check()
             while pending and len(running) < max(1, workers):
                 index, (call, args) = pending.pop()
                 running.append(_Running(index, call, args, limits))
             now = time.monotonic()
-            timeout = max(0.0, min(r.deadline for r in running) - now)
+            timeout = min(_TICK_S, max(0.0, min(r.deadline for r in running) - now))
             waitables: list[Any] = [r.conn for r in running] + [r.process.sentinel for r in running]
             wait(waitables, timeout)
             woke = time.monotonic()
@@ -170,6 +205,8 @@ def run_bounded(
                 else:
                     still.append(job)
             running = still
+        interrupted.check()
     finally:
+        interrupted.restore()
         for job in running:  # the caller stopped early (Ctrl-C): leave no child behind
             job.kill()
