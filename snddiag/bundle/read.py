@@ -24,6 +24,7 @@ from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME, MIB, BundleError, Limi
 from snddiag.evidence import (
     DATA_DIR,
     MANIFEST_NAME,
+    MAX_COMMAND_BYTES,
     MAX_MANIFEST_BYTES,
     Evidence,
     EvidenceError,
@@ -40,6 +41,19 @@ _CHUNK = 1024 * 1024
 # parse a bigger one into a dict of every key (1M keys in 2.4 MB of gzip took 1.9 GB).
 MAX_EXTENDED_HEADER_BYTES = 64 * 1024
 MAX_JSON_BYTES = MAX_MANIFEST_BYTES  # manifest.json, diagnosis.json
+
+
+# The most of one member kept in memory: every entry's cap and the JSON documents' fit in it,
+# so a member can be hashed whole while only its head is kept (a 32 MiB sysfs attribute would
+# otherwise cost several copies of itself in a worker capped at --max-memory-mb).
+_KEPT_BYTES = max(MAX_COMMAND_BYTES, MAX_MANIFEST_BYTES) + 1
+
+
+@dataclass(frozen=True)
+class _Member:
+    head: bytes  # the first _KEPT_BYTES of it
+    size: int
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -125,9 +139,21 @@ def _check_type(info: tarfile.TarInfo) -> None:
         raise BundleError(f"member {name} is not a regular file or directory")
 
 
-def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, bytes]]:
-    """(top directory, {path below it: bytes}) of the regular files."""
-    files: dict[str, bytes] = {}
+def _read_member(handle: IO[bytes]) -> _Member:
+    digest = hashlib.sha256()
+    head = bytearray()
+    size = 0
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+        size += len(chunk)
+        if len(head) < _KEPT_BYTES:
+            head += chunk[: _KEPT_BYTES - len(head)]
+    return _Member(bytes(head), size, digest.hexdigest())
+
+
+def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, _Member]]:
+    """(top directory, {path below it: member}) of the regular files."""
+    files: dict[str, _Member] = {}
     seen: set[str] = set()
     top = ""
     total = 0
@@ -162,10 +188,10 @@ def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, byt
             handle = tar.extractfile(info)
             if handle is None:
                 raise BundleError(f"member {_shown(info.name)} cannot be read")
-            data = handle.read()
-            if len(data) != info.size:
+            member = _read_member(handle)
+            if member.size != info.size:
                 raise BundleError(f"member {_shown(info.name)} is truncated")
-            files["/".join(parts[1:])] = data
+            files["/".join(parts[1:])] = member
     while stream.read(_CHUNK):
         pass
     if not top:
@@ -189,7 +215,7 @@ def _bundle_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return info
 
 
-def _evidence(manifest_text: str, files: dict[str, bytes]) -> Evidence:
+def _evidence(manifest_text: str, files: dict[str, _Member]) -> Evidence:
     try:
         meta, records = parse_manifest(manifest_text)
     except EvidenceError as err:
@@ -206,9 +232,10 @@ def _evidence(manifest_text: str, files: dict[str, bytes]) -> Evidence:
         if isinstance(record, Mapping) and "sha256" in record:
             if key not in data:
                 raise BundleError(f"entry {key!r} has no data member")
-            content = data.pop(key)
-            if hashlib.sha256(content).hexdigest() != record["sha256"]:
+            member = data.pop(key)
+            if member.sha256 != record["sha256"]:
                 raise BundleError(f"entry {key!r}: sha256 does not match the manifest")
+            content = member.head
         try:
             evidence.add(capped(entry_from_manifest(key, record, content)))
         except EvidenceError as err:
@@ -219,14 +246,15 @@ def _evidence(manifest_text: str, files: dict[str, bytes]) -> Evidence:
     return evidence
 
 
-def _diagnosis(files: dict[str, bytes], info: Mapping[str, Any]) -> dict[str, Any] | None:
-    raw = files.get(DIAGNOSIS_NAME)
-    if raw is None:
+def _diagnosis(files: dict[str, _Member], info: Mapping[str, Any]) -> dict[str, Any] | None:
+    member = files.get(DIAGNOSIS_NAME)
+    if member is None:
         return None
-    if len(raw) > MAX_JSON_BYTES:
+    if member.size > MAX_JSON_BYTES:
         raise BundleError(f"{DIAGNOSIS_NAME} is larger than {MAX_JSON_BYTES // MIB} MiB")
+    raw = member.head
     expected = info.get("diagnosis_sha256")
-    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+    if expected is not None and member.sha256 != expected:
         raise BundleError(f"{DIAGNOSIS_NAME}: sha256 does not match the manifest")
     try:
         document = json.loads(raw.decode("utf-8"))
@@ -265,18 +293,18 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise BundleError(f"not a tar archive ({err})") from err
     except OSError as err:
         raise BundleError(f"cannot read: {err.strerror or err}") from err
-    manifest_raw = files.get(MANIFEST_NAME)
-    if manifest_raw is None:
+    manifest = files.get(MANIFEST_NAME)
+    if manifest is None:
         raise BundleError(f"no {MANIFEST_NAME} in {_shown(top + '/')} (not a snddiag bundle?)")
-    if len(manifest_raw) > MAX_JSON_BYTES:
+    if manifest.size > MAX_JSON_BYTES:
         raise BundleError(f"{MANIFEST_NAME} is larger than {MAX_JSON_BYTES // MIB} MiB")
-    manifest_text = manifest_raw.decode("utf-8", errors="replace")
+    manifest_text = manifest.head.decode("utf-8", errors="replace")
     try:
-        manifest = json.loads(manifest_text)
+        document = json.loads(manifest_text)
     except (ValueError, RecursionError) as err:
         raise BundleError(f"{MANIFEST_NAME} is not JSON: {err}") from err
-    if not isinstance(manifest, dict):
+    if not isinstance(document, dict):
         raise BundleError(f"{MANIFEST_NAME} is not a JSON object")
-    info = _bundle_info(manifest)
+    info = _bundle_info(document)
     evidence = _evidence(manifest_text, files)
     return Bundle(path, evidence, _diagnosis(files, info), info)

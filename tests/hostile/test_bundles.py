@@ -249,6 +249,20 @@ def test_hostile_bundles_among_good_ones(
     assert ran.code == summary["exit_code"]
 
 
+def test_a_huge_member_costs_its_kept_head_only(
+    evidence: Evidence, rules: list[Rule], tmp_path: Path
+) -> None:
+    """A member is hashed as it streams and only its head is kept: 32 MiB of one sysfs
+    attribute fits in a worker with 40 MB to spare (it needed ~90 MB when read whole, which
+    failed the batch above on a loaded machine)."""
+    build, _expected = HOSTILE["32 MiB features string"]
+    bundle = build(evidence, rules, tmp_path / "features.tar.gz")
+    ran = run("analyze", "--json", "--max-memory-mb", "40", str(bundle), tmp=tmp_path)
+    document = json.loads(ran.out)
+    assert document["exit_code"] == ran.code
+    assert "error" not in document
+
+
 def _big_bundle(evidence: Evidence, rules: list[Rule], path: Path) -> Path:
     """A valid bundle that unpacks to 160 MB: 40 files of 4 MiB."""
     big = [_file(f"var/lib/big/{n}", bytes([65 + n]) * MAX_FILE_BYTES) for n in range(40)]
