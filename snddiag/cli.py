@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     analyze = sub.add_parser("analyze", parents=[common], help="diagnose saved bundles offline")
     analyze.add_argument("bundles", nargs="*", type=Path, metavar="BUNDLE")
     analyze.add_argument(
+        "--jsonl",
+        action="store_true",
+        help="one JSON line per bundle on stdout, written as each finishes (not with --json)",
+    )
+    analyze.add_argument(
         "--root",
         dest="snapshot_root",
         type=Path,

@@ -15,6 +15,8 @@ from snddiag.report.escape import encodes, escape
 # Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
 # `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     from snddiag.bundle import Limits
     from snddiag.engine.load import Rule
 
@@ -96,7 +98,9 @@ def diagnose_live(args: argparse.Namespace) -> int:
     if args.root is not None:
         _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None, play=play)
-    return _report(diagnose(evidence, rules).document, args)
+    return _report(
+        _with_meta_source(diagnose(evidence, rules).document, "live", root, evidence.meta), args
+    )
 
 
 def _play(args: argparse.Namespace) -> bool:
@@ -160,22 +164,56 @@ def collect_command(args: argparse.Namespace) -> int:
     )
 
 
+def _with_meta_source(
+    document: dict[str, Any], kind: str, path: Path, meta: dict[str, str]
+) -> dict[str, Any]:
+    """The document with its `source` from run metadata: a live run (this run's rules made the
+    verdict), or a snapshot directory (which records neither its rules nor a verdict)."""
+    from snddiag import __version__
+    from snddiag.report.json_doc import build_source, with_source
+
+    live = kind == "live"
+    source = build_source(
+        kind,
+        str(path),
+        collected_at=meta.get("collected_at"),
+        uid=meta.get("uid"),
+        user=meta.get("user"),
+        snddiag_version=__version__ if live else meta.get("snddiag_version"),
+        rules_differ=False if live else None,
+        collected_status=None,
+    )
+    return with_source(document, source)
+
+
 def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.evidence import EvidenceError, load_directory
     from snddiag.pipeline import diagnose
 
+    if args.jsonl and args.json:
+        raise CommandError(
+            "--jsonl and --json are two formats: give one (--jsonl: a line per bundle)",
+            ExitCode.USAGE,
+        )
     rules = _rules(args)
     _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
+        if args.jsonl:
+            raise CommandError("--jsonl is for bundles, not --root DIR", ExitCode.USAGE)
         try:
             evidence = load_directory(args.snapshot_root)
         except EvidenceError as err:
             raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
-        return _report(diagnose(evidence, rules).document, args)
+        document = diagnose(evidence, rules).document
+        return _report(
+            _with_meta_source(document, "snapshot", args.snapshot_root, evidence.meta), args
+        )
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
+    if args.jsonl:
+        return _analyze_lines(args.bundles, args, rules)
     if len(args.bundles) == 1:
         return _analyze_bundle(args.bundles[0], args, rules)
     return _analyze_bundles(args.bundles, args, rules)
@@ -208,8 +246,9 @@ def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> 
     except BundleError as err:
         raise CommandError(f"{path}: {err}", ExitCode.DATA_ERR) from err
     status = found.document["status"]
-    if found.collected_status is not None and found.collected_status != status:
-        # Both strings are the bundle's own, as a stranger wrote them.
+    if args.json and found.collected_status not in (None, status):
+        # The text report says it in its header; JSON has it in `source`, and people watching
+        # a script's run read it here. Both strings are the bundle's own, as a stranger wrote them.
         print(
             f"snddiag: note: when collected the verdict was '{escape(str(found.collected_status))}'"
             f" (snddiag {escape(found.collected_by)}); with these rules it is '{status}'",
@@ -218,21 +257,46 @@ def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> 
     return _report(found.document, args)
 
 
-def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:
+def _each_bundle(
+    paths: list[Path], args: argparse.Namespace, rules: list[Rule], *, ordered: bool
+) -> Iterator[dict[str, Any]]:
+    """Each bundle's result from bounded workers, with a progress count on a terminal."""
     from snddiag.bundle.analyze import analyze_many
-    from snddiag.report.summary import build_summary
 
     limits = _limits(args)
     progress = sys.stderr.isatty() and len(paths) >= 20
-    results: list[dict[str, Any]] = []
+    names = [str(p) for p in paths]
     # A worker that dies costs only its own bundle (bundle.workers): nothing to catch here.
-    for result in analyze_many([str(p) for p in paths], rules, limits, args.jobs):
-        results.append(result)
-        if progress and len(results) % 10 == 0:
-            print(f"\rsnddiag: {len(results)}/{len(paths)} bundles", end="", file=sys.stderr)
+    for count, result in enumerate(
+        analyze_many(names, rules, limits, args.jobs, ordered=ordered), 1
+    ):
+        yield result
+        if progress and count % 10 == 0:
+            print(f"\rsnddiag: {count}/{len(paths)} bundles", end="", file=sys.stderr)
     if progress:
         print("\r\033[K", end="", file=sys.stderr)
+
+
+def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:
+    from snddiag.report.summary import build_summary
+
+    results = list(_each_bundle(paths, args, rules, ordered=True))
     return _report(build_summary(results, rules), args, many=True)
+
+
+def _analyze_lines(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:
+    """--jsonl: a compact JSON line per bundle, written and flushed as each finishes (so in
+    the order they finish, not the order given), then the summary's exit code."""
+    import json
+
+    from snddiag.report.summary import overall_exit
+
+    results = []
+    for result in _each_bundle(paths, args, rules, ordered=False):
+        sys.stdout.write(json.dumps(result, separators=(",", ":")) + "\n")
+        sys.stdout.flush()
+        results.append(result)
+    return overall_exit(results)
 
 
 def rules_command(args: argparse.Namespace) -> int:

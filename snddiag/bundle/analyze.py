@@ -4,7 +4,11 @@ Each bundle is read and diagnosed in a worker process of its own (`bundle.worker
 in wall time and memory by `Limits`; many bundles run in parallel (all cores by default). A
 bundle that exceeds a limit, or whose worker dies, is unreadable with the reason, and costs no
 other bundle its result. Printing is snddiag.report's (`report.summary` for many bundles);
-choosing text or JSON is the command's.
+choosing text, JSON or JSON Lines is the command's.
+
+`analyze_one` is the library entry point (docs/library.md): its result's shape is the
+`bundles` item of snddiag/report/summary.schema.json, and changes only with that schema's
+`schema_version`.
 """
 
 from __future__ import annotations
@@ -16,22 +20,35 @@ from pathlib import Path
 from typing import Any
 
 from snddiag.bundle import BundleError, Limits
+from snddiag.bundle.provenance import bundle_source
 from snddiag.bundle.read import read_bundle
 from snddiag.bundle.workers import Done, run_bounded
 from snddiag.engine.load import Rule
 from snddiag.pipeline import diagnose
 from snddiag.report import ExitCode
+from snddiag.report.json_doc import with_source
+
+# The provenance fields of a bundles item: those of the report's `source`, flat.
+PROVENANCE = (
+    "collected_at",
+    "uid",
+    "user",
+    "snddiag_version",
+    "rules_differ",
+    "collected_status",
+)
 
 
 @dataclass(frozen=True)
 class BundleDiagnosis:
-    document: dict[str, Any]  # the report document, as a live run in the guest would print it
+    document: dict[str, Any]  # the report document, with its `source`: the bundle's provenance
     recorded: dict[str, Any] | None  # the bundle's own diagnosis, made when it was collected
     collected_by: str  # the snddiag version that collected it ('?' when not recorded)
 
     @property
     def collected_status(self) -> str | None:
-        return (self.recorded or {}).get("status")
+        status = self.document["source"]["collected_status"]
+        return status if isinstance(status, str) else None
 
 
 def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
@@ -47,26 +64,35 @@ def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiag
 
 def _diagnose_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
     bundle = read_bundle(path, limits)
+    source = bundle_source(path, bundle.info, bundle.evidence.meta, bundle.diagnosis, rules)
     return BundleDiagnosis(
-        document=diagnose(bundle.evidence, rules).document,
+        document=with_source(diagnose(bundle.evidence, rules).document, source),
         recorded=bundle.diagnosis,
-        collected_by=str(bundle.info.get("snddiag_version", "?")),
+        collected_by=source["snddiag_version"] or "?",
     )
 
 
-def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
-    """One bundle's verdict as plain data; a stable entry point for scripts and workers.
+def unreadable(path: str, reason: str, code: int = ExitCode.DATA_ERR) -> dict[str, Any]:
+    """The bundles item of a bundle that could not be read (65), or of a bug on it (70)."""
+    return {"path": path, "status": "unreadable", "error": reason, "exit_code": int(code)}
 
-    Readable: {"path", "status", "exit_code", "rules" (fired), "not_checked"} and, when the
-    bundle recorded a diagnosis, "collected_status". Unreadable: {"path", "error", "exit_code"}
-    (65, or 70 for a bug in snddiag while diagnosing it). The shape is
-    that of the `bundles` items in snddiag/report/summary.schema.json. Never raises BundleError.
-    Runs here, unbounded: `analyze_many` runs it in bounded workers.
+
+def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
+    """One bundle's verdict as plain data (JSON types only); a stable entry point for scripts
+    and for engines that fan out over many bundles (docs/library.md).
+
+    Every result has "path", "status" and "exit_code". Readable: "status" is the verdict with
+    these rules (ok, warning, error, incomplete; "exit_code" 0-3), "rules" (those that fired),
+    "not_checked", and the provenance fields (PROVENANCE, None where the bundle does not say).
+    Unreadable: "status" is "unreadable", with "error" (one line) and "exit_code" 65. The shape
+    is the `bundles` item of snddiag/report/summary.schema.json. Never raises BundleError.
+    Runs here, unbounded by `limits`' time and memory (only their sizes apply): `analyze_many`
+    and the command line run it in bounded workers.
     """
     try:
         found = _diagnose_here(Path(path), rules, limits)
     except BundleError as err:
-        return {"path": path, "error": str(err), "exit_code": int(ExitCode.DATA_ERR)}
+        return unreadable(path, str(err))
     document = found.document
     result: dict[str, Any] = {
         "path": path,
@@ -75,18 +101,23 @@ def analyze_one(path: str, rules: list[Rule], limits: Limits) -> dict[str, Any]:
         "rules": [f["rule"] for f in document["findings"]],
         "not_checked": [n["rule"] for n in document["not_checked"]],
     }
-    if found.recorded is not None:
-        result["collected_status"] = found.collected_status
+    result.update((key, document["source"][key]) for key in PROVENANCE)
     return result
 
 
 def analyze_many(
-    paths: Sequence[str], rules: list[Rule], limits: Limits, jobs: int = 0
+    paths: Sequence[str],
+    rules: list[Rule],
+    limits: Limits,
+    jobs: int = 0,
+    *,
+    ordered: bool = True,
 ) -> Iterator[dict[str, Any]]:
-    """Each bundle's result, in the order given; `jobs` 0 means one worker per core.
+    """Each bundle's result (`analyze_one`'s shape); `jobs` 0 means one worker per core.
+    `ordered`: in the order given (a result waits for those before it); else as each finishes.
 
     Every bundle gets a worker process of its own, bounded by `limits` (time and memory); one
-    that exceeds them, or dies, is {"path", "error"} with the reason. Never raises for a bundle.
+    that exceeds them, or dies, is unreadable with the reason. Never raises for a bundle.
     """
     workers = min(jobs or os.cpu_count() or 1, max(1, len(paths)))
     calls = [(analyze_one, (path, rules, limits)) for path in paths]
@@ -94,10 +125,14 @@ def analyze_many(
     following = 0
     for index, outcome in run_bounded(calls, limits, workers):
         if isinstance(outcome, Done):
-            done[index] = outcome.value
+            result: dict[str, Any] = outcome.value
         else:
             code = ExitCode.SOFTWARE if outcome.bug else ExitCode.DATA_ERR
-            done[index] = {"path": paths[index], "error": outcome.reason, "exit_code": int(code)}
+            result = unreadable(paths[index], outcome.reason, code)
+        if not ordered:
+            yield result
+            continue
+        done[index] = result
         while following in done:
             yield done.pop(following)
             following += 1

@@ -53,9 +53,15 @@ def _json_bytes(document: Any) -> bytes:
 
 
 def build_bundle(
-    evidence: Evidence, document: dict[str, Any], *, redact: bool, created: float | None = None
+    evidence: Evidence,
+    document: dict[str, Any],
+    *,
+    redact: bool,
+    created: float | None = None,
+    rules_sha256: str | None = None,
 ) -> Built:
-    """The members of a bundle (nothing is written)."""
+    """The members of a bundle (nothing is written). `rules_sha256`: the digest of the rules
+    that made `document` (bundle.provenance), so that `analyze` can tell whether its own differ."""
     created = time.time() if created is None else created
     redactor: Redactor | None = None
     if redact:
@@ -75,6 +81,7 @@ def build_bundle(
             "diagnosis": DIAGNOSIS_NAME,
             "diagnosis_sha256": hashlib.sha256(diagnosis).hexdigest(),
             "redaction": redaction,
+            **({"rules_sha256": rules_sha256} if rules_sha256 is not None else {}),
         },
         "meta": snapshot["meta"],
         "entries": snapshot["entries"],
@@ -145,7 +152,10 @@ def write_bundle(
     created: float | None = None,
 ) -> int:
     """Write the bundle to `output` (a path, or `-` for stdout); messages go to stderr."""
-    built = build_bundle(evidence, document, redact=redact, created=created)
+    from snddiag.bundle.provenance import rules_digest
+
+    digest = rules_digest(rules) if rules is not None else None
+    built = build_bundle(evidence, document, redact=redact, created=created, rules_sha256=digest)
     mtime = int(time.time() if created is None else created)
     warning = _check_unchanged(built, document, rules) if redact and rules is not None else ""
     if warning:

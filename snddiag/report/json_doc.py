@@ -184,6 +184,50 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
     }
 
 
+SOURCE_KINDS = ("live", "bundle", "snapshot")
+
+
+def build_source(
+    kind: str,
+    path: str | None,
+    *,
+    collected_at: str | None,
+    uid: str | None,
+    user: str | None,
+    snddiag_version: str | None,
+    rules_differ: bool | None,
+    collected_status: str | None,
+) -> dict[str, Any]:
+    """The document's `source`: what the evidence came from (`live`: read by this run, from /
+    or --root DIR; `bundle`; `snapshot`: a directory) and who collected it, when, with which
+    snddiag; None where not recorded. `rules_differ` compares the collector's rule set with
+    this run's; `collected_status` is the verdict the collecting run recorded."""
+    if kind not in SOURCE_KINDS:
+        raise ValueError(f"source kind {kind!r}")
+    return {
+        "kind": kind,
+        "path": path,
+        "collected_at": collected_at,
+        "uid": uid,
+        "user": user,
+        "snddiag_version": snddiag_version,
+        "rules_differ": rules_differ,
+        "collected_status": collected_status,
+    }
+
+
+def with_source(document: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
+    """`document` with its `source`, placed after `exit_code` (people read the top first)."""
+    placed: dict[str, Any] = {}
+    for key, value in document.items():
+        if key != "source":
+            placed[key] = value
+        if key == "exit_code":
+            placed["source"] = source
+    placed.setdefault("source", source)
+    return placed
+
+
 def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 

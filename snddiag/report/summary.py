@@ -2,7 +2,8 @@
 bundles could not be read. The JSON document's schema is `summary.schema.json` beside this file;
 text is printed by `render_summary`, JSON by `json_doc.render_json` as for one diagnosis.
 
-Each bundle's result is `snddiag.bundle.analyze.analyze_one`'s plain data.
+Each bundle's result is `snddiag.bundle.analyze.analyze_one`'s plain data: the `bundles` item
+of the schema, which is also what `analyze --jsonl` prints a line of.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from snddiag.engine.load import Rule
 from snddiag.report import ExitCode
 from snddiag.report.escape import escape_document
 
-SUMMARY_SCHEMA_VERSION = 2
+SUMMARY_SCHEMA_VERSION = 3
 STATUSES = ("ok", "warning", "error", "incomplete", "unreadable")
 # snddiag's own failures first (a bug, then a bundle it could not read); then a run's own
 # precedence (snddiag.report.verdict): an error outranks a warning, both outrank checks that
@@ -44,7 +45,7 @@ def build_summary(results: list[dict[str, Any]], rules: Sequence[Rule]) -> dict[
     statuses = dict.fromkeys(STATUSES, 0)
     fired: dict[str, list[str]] = {}
     for result in results:
-        status = "unreadable" if "error" in result else str(result["status"])
+        status = str(result["status"])
         statuses[status] = statuses.get(status, 0) + 1
         for rule_id in result.get("rules", ()):
             fired.setdefault(rule_id, []).append(result["path"])
@@ -105,7 +106,17 @@ def render_summary(summary: dict[str, Any], stream: IO[str], *, color: bool | No
         console.print(table)
     else:
         console.print(Text("no rule fired on any bundle"))
-    unreadable = [b for b in bundles if "error" in b]
+    other_rules = sum(1 for b in bundles if b.get("rules_differ"))
+    if other_rules:
+        console.print(
+            Text(
+                f"{other_rules} of them collected with other rules than these "
+                "(another snddiag version or --rules): their verdicts may differ for that alone",
+                style="dim",
+            ),
+            soft_wrap=True,
+        )
+    unreadable = [b for b in bundles if b["status"] == "unreadable"]
     if unreadable:
         console.print(Text("could not read:", style="bold red"))
         for item in unreadable:

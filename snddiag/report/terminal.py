@@ -37,6 +37,37 @@ def _summary(document: dict[str, Any]) -> str:
     )
 
 
+def _clip(value: str | None, unknown: str) -> str:
+    """A field of a bundle's manifest, already escaped, cut to one short phrase."""
+    if not value:
+        return unknown
+    return value if len(value) <= 64 else value[:61] + "..."
+
+
+def _provenance(source: dict[str, Any] | None) -> list[str]:
+    """The header's lines on where the evidence came from: none for this machine's own run;
+    for a bundle or a snapshot, who collected it when, and whether its rules were these."""
+    if not source or source["kind"] == "live":
+        return []
+    user = _clip(source["user"], "an unknown user")
+    if source["uid"]:
+        user += f" (uid {_clip(source['uid'], '?')})"
+    lines = [
+        f"from {source['kind']} {source['path'] or '?'}, collected "
+        f"{_clip(source['collected_at'], 'at an unknown time')} by {user} with snddiag "
+        f"{_clip(source['snddiag_version'], '(version unknown)')}"
+    ]
+    if source["kind"] == "bundle":
+        rules = {
+            True: "rules: not the collector's (another snddiag version or --rules)",
+            False: "rules: the collector's",
+            None: "rules: the collector's are not recorded",
+        }[source["rules_differ"]]
+        then = source["collected_status"]
+        lines.append(f"verdict when collected: {_clip(then, 'not recorded')}; {rules}")
+    return lines
+
+
 def _data_path_lines(data_path: dict[str, Any]) -> list[tuple[str, str]]:
     """One line a direction: what the device did, or why it failed or did not run."""
     lines = []
@@ -98,6 +129,9 @@ def render_terminal(
     line = Text("snddiag: ", style="bold")
     line.append(*_VERDICT[document["status"]])
     console.print(line)
+    for said in _provenance(document.get("source")):
+        # Unwrapped: a bundle's path is not broken across lines (the terminal folds it).
+        console.print(Text(said, style="dim"), soft_wrap=True)
     console.print(Text(_summary(document), style="dim"))
     for number, finding in enumerate(document["findings"], start=1):
         console.print()

@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 import os
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def test_many_bundles_json_summary(
     paths = [str(bundles[k]) for k in ("healthy", "no-device", "no-server", "broken")]
     assert main(["analyze", *paths, "--json", "--jobs", "2"]) == 65
     summary = json.loads(capsys.readouterr().out)
-    assert summary["schema_version"] == 2
+    assert summary["schema_version"] == 3
     assert summary["exit_code"] == 65
     assert summary["statuses"] == {
         "ok": 1,
@@ -87,6 +88,7 @@ def test_many_bundles_json_summary(
     assert [b["path"] for b in summary["bundles"]] == paths
     assert summary["bundles"][0]["status"] == "ok"
     assert summary["bundles"][0]["collected_status"] == "ok"
+    assert summary["bundles"][3]["status"] == "unreadable"
     assert summary["bundles"][3]["error"].startswith("truncated")
 
 
@@ -125,18 +127,26 @@ def test_one_bundle_as_data_for_scripts(
     assert found.document["findings"] == live["findings"]  # the rest is redacted in the bundle
     assert found.collected_status == "error"
     assert found.collected_by == "0.1.0"
-    assert analyze_one(str(bundles["no-device"]), rules, Limits()) == {
+    result = analyze_one(str(bundles["no-device"]), rules, Limits())
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", result.pop("collected_at"))
+    assert result == {
         "path": str(bundles["no-device"]),
         "status": "error",
         "exit_code": 2,
         "rules": ["no-virtio-sound-device"],
         "not_checked": [n["rule"] for n in live["not_checked"]],
+        "uid": "1000",
+        "user": "redacted-user-1",
+        "snddiag_version": "0.1.0",
+        "rules_differ": None,  # written without rules: no digest recorded
         "collected_status": "error",
     }
-    assert set(analyze_one(str(bundles["broken"]), rules, Limits())) == {
-        "path",
-        "error",
-        "exit_code",
+    broken = analyze_one(str(bundles["broken"]), rules, Limits())
+    assert broken == {
+        "path": str(bundles["broken"]),
+        "status": "unreadable",
+        "error": "truncated: the gzip stream ends early",
+        "exit_code": 65,
     }
 
 

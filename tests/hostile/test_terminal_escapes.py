@@ -130,18 +130,26 @@ def test_bundle_error_as_json_is_exact_and_valid(
     assert document["exit_code"] == 65
 
 
-def test_recorded_verdict_note_is_escaped(
+def test_bundle_provenance_header_and_note_are_escaped(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = hostile_bundle(
         "legacy-mmio",
-        tmp_path / "b.tar.gz",
+        tmp_path / f"b{NAME}.tar.gz",
         bundle_info={"snddiag_version": PAYLOAD},
         recorded_status=PAYLOAD,
     )
     code, out, err = _run(["analyze", str(bundle), "--no-color"], capsys)
     assert code == 2
     assert_inert(out)
+    assert_inert(err)
+    # The header under the verdict: the path, the user, the collector's version, its verdict.
+    header = out.splitlines()[1:3]
+    assert header[0].startswith("from bundle ")
+    assert header[1].startswith("verdict when collected: ")
+    assert "\n".join(header).count(SHOWN) == 4
+    code, out, err = _run(["analyze", str(bundle), "--json"], capsys)
+    assert code == 2
     assert_inert(err)
     note = next(line for line in err.splitlines() if "when collected" in line)
     assert note.count(SHOWN) == 2
