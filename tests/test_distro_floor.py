@@ -15,7 +15,8 @@ from tests.guests import REPO
 from tests.python39 import python39
 
 FLOOR = ("PyYAML==6.0", "psutil==5.9.4", "pyudev==0.24.0", "rich==13.3.1")
-TEST_TOOLS = ("pytest", "jsonschema", "hypothesis==6.36.0")  # hypothesis: pyproject's floor
+# hypothesis: pyproject's floor; dask: docs/examples/dask_analyze.py's test (2024.8 on 3.9)
+TEST_TOOLS = ("pytest", "jsonschema", "hypothesis==6.36.0", "dask[distributed]")
 VENV = REPO / ".lab" / "floor-venv-py39"
 
 
