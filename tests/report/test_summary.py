@@ -122,3 +122,15 @@ def test_text_summary_counts_rules_and_unreadable_bundles(
     assert "legacy-mmio-transport" in text and "legacy-mmio.tar.gz" in text
     assert f"{bundles[-1]}: " in text
     assert "\x1b[" not in text
+
+
+def test_every_bundle_item_has_a_status_the_schema_demands(
+    bundles: list[str], rules: list[Rule]
+) -> None:
+    summary = build_summary(list(analyze_many(bundles[-2:], rules, Limits(), jobs=1)), rules)
+    jsonschema.validate(summary, SCHEMA)
+    readable, unreadable = summary["bundles"]
+    assert (readable["status"], unreadable["status"]) == ("warning", "unreadable")
+    del unreadable["status"]  # schema version 2's shape of an unreadable bundle
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(summary, SCHEMA)
