@@ -98,9 +98,8 @@ def diagnose_live(args: argparse.Namespace) -> int:
     if args.root is not None:
         _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None, play=play)
-    return _report(
-        _with_meta_source(diagnose(evidence, rules).document, "live", root, evidence.meta), args
-    )
+    document = diagnose(evidence, rules).document
+    return _report(_with_source(document, "live", root, evidence.meta), args)
 
 
 def _play(args: argparse.Namespace) -> bool:
@@ -164,26 +163,12 @@ def collect_command(args: argparse.Namespace) -> int:
     )
 
 
-def _with_meta_source(
+def _with_source(
     document: dict[str, Any], kind: str, path: Path, meta: dict[str, str]
 ) -> dict[str, Any]:
-    """The document with its `source` from run metadata: a live run (this run's rules made the
-    verdict), or a snapshot directory (which records neither its rules nor a verdict)."""
-    from snddiag import __version__
-    from snddiag.report.json_doc import build_source, with_source
+    from snddiag.report.json_doc import meta_source, with_source
 
-    live = kind == "live"
-    source = build_source(
-        kind,
-        str(path),
-        collected_at=meta.get("collected_at"),
-        uid=meta.get("uid"),
-        user=meta.get("user"),
-        snddiag_version=__version__ if live else meta.get("snddiag_version"),
-        rules_differ=False if live else None,
-        collected_status=None,
-    )
-    return with_source(document, source)
+    return with_source(document, meta_source(kind, str(path), meta))
 
 
 def analyze_command(args: argparse.Namespace) -> int:
@@ -207,9 +192,7 @@ def analyze_command(args: argparse.Namespace) -> int:
         except EvidenceError as err:
             raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
         document = diagnose(evidence, rules).document
-        return _report(
-            _with_meta_source(document, "snapshot", args.snapshot_root, evidence.meta), args
-        )
+        return _report(_with_source(document, "snapshot", args.snapshot_root, evidence.meta), args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
     if args.jsonl:

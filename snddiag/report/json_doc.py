@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from snddiag import __version__
@@ -214,6 +215,22 @@ def build_source(
         "rules_differ": rules_differ,
         "collected_status": collected_status,
     }
+
+
+def meta_source(kind: str, path: str, meta: Mapping[str, str]) -> dict[str, Any]:
+    """The `source` of a live run (its rules made the verdict) or of a snapshot directory
+    (which records neither its rules nor a verdict), from the evidence's run metadata."""
+    live = kind == "live"
+    return build_source(
+        kind,
+        path,
+        collected_at=meta.get("collected_at"),
+        uid=meta.get("uid"),
+        user=meta.get("user"),
+        snddiag_version=__version__ if live else meta.get("snddiag_version"),
+        rules_differ=False if live else None,
+        collected_status=None,
+    )
 
 
 def with_source(document: dict[str, Any], source: dict[str, Any]) -> dict[str, Any]:
