@@ -205,6 +205,8 @@ def test_collect_to_stdout_writes_a_bundle_the_installed_tool_reads(
     analyzed = installed("analyze", str(bundle), "--json")
     live = document(run([*INTERPRETERS["bare"], str(pyz), "--json"]))
     assert verdict(document(analyzed)) == verdict(live)
+    # The archive's rules (zip members) digest as the checkout's: the same rule set.
+    assert document(analyzed)["source"]["rules_differ"] is False
 
 
 @pytest.mark.parametrize(
