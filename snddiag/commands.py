@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snddiag.report import ExitCode
-from snddiag.report.escape import encodes, escape
+from snddiag.report.escape import escape
 
 # Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
 # `--version` and the like start without the YAML loader and the fact model.
@@ -299,22 +299,14 @@ def explain_command(args: argparse.Namespace) -> int:
     rule = rules.get(args.rule_id)
     if rule is None:
         raise CommandError(f"no rule '{args.rule_id}' (see 'snddiag rules list')", ExitCode.USAGE)
-    # A site's rule file is text like any other: escaped before it reaches the terminal.
-    print(f"{rule.rule_id} ({rule.severity.value}): {escape(rule.title)}")
-    print(f"file: {escape(str(rule.path))}")
-    print()
-    print(escape(rule.explain, newlines=True))
-    if rule.remediation:
-        print()
-        print("Remediation (steps are chosen by distro, architecture and VMM at run time):")
-        dot = " \u00b7 " if encodes(sys.stdout, "\u00b7") else " - "
-        for number, step in enumerate(rule.remediation, start=1):
-            filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
-            label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
-            text = escape(step.text, newlines=True)
-            print(f"  {number}. [{label}] {text}" + (f"  (when {filters})" if filters else ""))
-    for reference in rule.references:
-        print(f"See: {escape(reference)}")
+    if args.json:
+        from snddiag.report.explain import render_explain_json
+
+        sys.stdout.write(render_explain_json(rule))
+        return ExitCode.OK
+    from snddiag.report.explain import render_explain
+
+    render_explain(rule, sys.stdout, color=False if args.no_color else None)
     return ExitCode.OK
 
 
