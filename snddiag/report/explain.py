@@ -14,7 +14,7 @@ from typing import IO, Any
 from snddiag import __version__
 from snddiag.engine.model import AllOf, AnyOf, Condition, Leaf, NotOf, Rule
 from snddiag.report.escape import encodes, escape
-from snddiag.report.layout import print_hanging
+from snddiag.report.layout import print_hanging, without_trailing_spaces
 
 EXPLAIN_SCHEMA_VERSION = 1
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
@@ -119,4 +119,4 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
             print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))
     for reference in rule.references:
         print_hanging(console, Text(escape(reference)), label=Text("See: ", style="dim"))
-    stream.write("".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines()))
+    stream.write(without_trailing_spaces(buffer.getvalue()))

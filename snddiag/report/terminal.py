@@ -10,7 +10,7 @@ import os
 from typing import IO, Any
 
 from snddiag.report.escape import encodes, escape_document
-from snddiag.report.layout import print_hanging
+from snddiag.report.layout import print_hanging, without_trailing_spaces
 
 _STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 _VERDICT = {
@@ -180,4 +180,4 @@ def render_terminal(
         numbered(
             [("-", Text(line)) for line in _unreadable_lines(document["unreadable_sources"])], 2
         )
-    stream.write("".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines()))
+    stream.write(without_trailing_spaces(buffer.getvalue()))
