@@ -14,10 +14,9 @@ from typing import IO, Any
 from snddiag import __version__
 from snddiag.engine.model import AllOf, AnyOf, Condition, Leaf, NotOf, Rule
 from snddiag.report.escape import encodes, escape
-from snddiag.report.layout import print_hanging, without_trailing_spaces
+from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
 
 EXPLAIN_SCHEMA_VERSION = 1
-_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 
 
 def _operand(value: Any) -> Any:
@@ -95,7 +94,7 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
     dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
 
     head = Text(f"{rule.rule_id} (")
-    head.append(rule.severity.value, style=_STYLE[rule.severity.value])
+    head.append(rule.severity.value, style=SEVERITY_STYLE[rule.severity.value])
     head.append("): ")
     print_hanging(console, Text(escape(rule.title)), label=head)
     # One line whatever its length: a path is copied, never wrapped.

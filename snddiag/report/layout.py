@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 _WORD = re.compile(r"\S+\s*")
 # A style sequence ending a line (rich's are short: `\x1b[1;38;5;196m`).
 _LAST_SGR = re.compile(r"\x1b\[[0-9;]{0,24}m\Z")
+
+SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 # The narrowest column text is broken to, however deep the indent or narrow the terminal.
 MIN_WIDTH = 20
 

@@ -10,9 +10,8 @@ import os
 from typing import IO, Any
 
 from snddiag.report.escape import encodes, escape_document
-from snddiag.report.layout import print_hanging, without_trailing_spaces
+from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
 
-_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 _VERDICT = {
     "ok": ("virtio sound looks healthy", "bold green"),
     "warning": ("virtio sound works, with warnings", "bold yellow"),
@@ -77,9 +76,8 @@ def _unreadable_lines(sources: list[dict[str, Any]]) -> list[str]:
     for item in sources[:_UNREADABLE_SHOWN]:
         reason = _UNREADABLE.get(item["status"], item["status"].replace("_", " "))
         said = item.get("error") or ""
-        shown = (
-            f" ({said})" if said and said.lower() != reason else ""
-        )  # not "denied (Permission denied)"
+        # Not "permission denied (Permission denied)".
+        shown = f" ({said})" if said and said.lower() != reason else ""
         lines.append(f"{item['source']}: {reason}{shown}")
     if len(sources) > _UNREADABLE_SHOWN:
         lines.append(f"... and {len(sources) - _UNREADABLE_SHOWN} more (--json lists them all)")
@@ -126,7 +124,7 @@ def render_terminal(
     for number, finding in enumerate(document["findings"], start=1):
         console.print()
         head = Text(f"{number}. ")
-        head.append(finding["severity"].upper(), style=_STYLE[finding["severity"]])
+        head.append(finding["severity"].upper(), style=SEVERITY_STYLE[finding["severity"]])
         head.append(" ")
         # The title's further lines hang under its first word; the rule id has no space in it,
         # so it is never split, and moves to the next line whole when it does not fit.
