@@ -234,3 +234,34 @@ def test_the_installed_entry_point_prints_one_document(argv: list[str], kind: st
     document = json.loads(done.stdout)
     jsonschema.validate(document, SCHEMA)
     assert document["kind"] == kind
+
+
+def test_collect_json_in_a_real_process_keeps_stdout_for_the_document(
+    tree: Path, tmp_path: Path
+) -> None:
+    out = tmp_path / "b.tar.gz"
+    done = subprocess.run(
+        [sys.executable, "-m", "snddiag", "--root", str(tree), "collect", "-o", str(out), "--json"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    document = json.loads(done.stdout)
+    jsonschema.validate(document, SCHEMA)
+    assert document["output"] == str(out)
+    assert done.stderr.startswith(f"snddiag: bundle written to {out} (")
+
+
+def test_readme_and_man_page_describe_every_document_kind() -> None:
+    readme = (REPO / "README.md").read_text()
+    manual = (REPO / "man" / "snddiag.1").read_text()
+    kinds = SCHEMA["properties"]["kind"]["enum"]
+    assert kinds == [branch["properties"]["kind"]["const"] for branch in SCHEMA["oneOf"]]
+    for kind in kinds:
+        assert f"| `{kind}` |" in readme, kind
+        assert f".B {kind.replace('-', chr(92) + '-')}\n" in manual, kind
+    assert "command.schema.json" in readme
+    assert "command.schema.json" in manual
