@@ -16,7 +16,9 @@ from snddiag.report.escape import encodes, escape
 # `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
     from snddiag.bundle import Limits
+    from snddiag.bundle.write import Written
     from snddiag.engine.load import Rule
+    from snddiag.evidence import Evidence
 
 
 class CommandError(Exception):
@@ -142,7 +144,6 @@ def _check_new_directory(directory: Path) -> None:
 def collect_command(args: argparse.Namespace) -> int:
     """Collect this system, or with --root the tree at DIR (its files only, as a diagnosis does)."""
     from snddiag.collect import collect
-    from snddiag.evidence import save_directory
 
     if args.json and args.output == "-":
         raise CommandError(
@@ -152,54 +153,58 @@ def collect_command(args: argparse.Namespace) -> int:
     _check_directory("--root", args.root)
     if args.dir is not None:
         _check_new_directory(args.dir)
+    rules = _rules(args) if args.dir is None else []  # a bad rule file stops it before collecting
     evidence = collect(args.root or Path("/"), live=args.root is None)
     if args.dir is not None:
-        from snddiag.bundle.output import code_for
+        _save_snapshot(evidence, args.dir)
+        # A snapshot directory is never redacted and records no diagnosis.
+        summary: dict[str, Any] = {
+            "output": str(args.dir),
+            "written_as": "directory",
+            "entries": len(evidence),
+            "redaction": {"enabled": False},
+            "verdict": None,
+        }
+    else:
+        written = _save_bundle(evidence, rules, args)
+        summary = {
+            "output": written.output,
+            "written_as": "bundle",
+            "entries": written.entries,
+            "redaction": written.redaction,
+            "verdict": {"status": written.status, "exit_code": written.exit_code},
+        }
+    if args.json:
+        from snddiag.report.command_json import render_collect
 
-        try:
-            save_directory(evidence, args.dir)
-        except OSError as err:
-            raise CommandError(f"cannot write {args.dir}: {err.strerror}", code_for(err)) from err
-        print(f"snddiag: snapshot written to {args.dir}", file=sys.stderr)
-        if args.json:
-            from snddiag.report.command_json import render_collect
+        sys.stdout.write(render_collect(**summary))
+    return ExitCode.OK
 
-            # A snapshot directory is never redacted and records no diagnosis.
-            sys.stdout.write(
-                render_collect(
-                    str(args.dir),
-                    written_as="directory",
-                    entries=len(evidence),
-                    redaction={"enabled": False},
-                    verdict=None,
-                )
-            )
-        return ExitCode.OK
+
+def _save_snapshot(evidence: Evidence, directory: Path) -> None:
+    from snddiag.bundle.output import code_for
+    from snddiag.evidence import save_directory
+
+    try:
+        save_directory(evidence, directory)
+    except OSError as err:
+        raise CommandError(f"cannot write {directory}: {err.strerror}", code_for(err)) from err
+    print(f"snddiag: snapshot written to {directory}", file=sys.stderr)
+
+
+def _save_bundle(evidence: Evidence, rules: list[Rule], args: argparse.Namespace) -> Written:
+    """The bundle of the evidence and its diagnosis with these rules (-o FILE or -)."""
     from snddiag.bundle.output import OutputError
     from snddiag.bundle.write import save_bundle
     from snddiag.pipeline import diagnose
 
-    rules = _rules(args)
     outcome = diagnose(evidence, rules)
     try:
-        written = save_bundle(
+        return save_bundle(
             evidence, outcome.document, args.output, redact=not args.no_redact, rules=rules
         )
     except OutputError as err:
         raise CommandError(str(err), err.code) from err
-    if args.json:
-        from snddiag.report.command_json import render_collect
-
-        sys.stdout.write(
-            render_collect(
-                written.output,
-                written_as="bundle",
-                entries=written.entries,
-                redaction=written.redaction,
-                verdict={"status": written.status, "exit_code": written.exit_code},
-            )
-        )
-    return ExitCode.OK
 
 
 def analyze_command(args: argparse.Namespace) -> int:

@@ -46,11 +46,23 @@ def test_a_root_that_is_a_file_is_not_a_directory(
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["rules", "check"], ["rules", "list"], ["explain", "x"], ["analyze", "b"]]
+    "command",
+    [
+        [],
+        ["rules", "check"],
+        ["rules", "list"],
+        ["explain", "x"],
+        ["analyze", "b"],
+        ["collect", "-o", "b.tar.gz"],
+    ],
 )
 def test_a_missing_rules_dir_is_no_such_directory_without_a_line_number(
-    command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    command: list[str],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
+    monkeypatch.chdir(tmp_path)  # collect's -o b.tar.gz, were it written
     missing = tmp_path / "nonexistent"
     assert main(["--rules", str(missing), *command]) == 64
     assert _one_line(capsys) == f"--rules {missing}: no such directory"
