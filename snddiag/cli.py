@@ -163,6 +163,64 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+COLLECT_ONLY = ("-o", "--output", "--dir", "--no-redact")
+
+
+def _command_word(parser: argparse.ArgumentParser, args_list: Sequence[str]) -> int | None:
+    """Where the command stands in args_list (the first word that is no option or its value)."""
+    takes_value = {
+        option
+        for action in parser._actions
+        if action.nargs != 0
+        for option in action.option_strings
+    }
+    skip = False
+    for index, word in enumerate(args_list):
+        if skip:
+            skip = False
+        elif word.startswith("-"):
+            skip = word in takes_value
+        else:
+            return index
+    return None
+
+
+def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def usage_hint(args_list: Sequence[str]) -> str | None:
+    """A clearer one-line message for the usage errors argparse words unhelpfully: a collect
+    option outside collect (`snddiag --output r.txt` is not `invalid choice: 'r.txt'`), and an
+    unknown command or rules action, with the list of those that exist."""
+    parser = build_parser()
+    where = _command_word(parser, args_list)
+    command = args_list[where] if where is not None else None
+    outside = args_list if command != "collect" else args_list[:where]
+    for index, word in enumerate(outside):
+        option, _, value = word.partition("=")
+        if option not in COLLECT_ONLY:
+            continue
+        if option == "--no-redact":
+            return "--no-redact is an option of collect: snddiag collect -o FILE --no-redact"
+        if not value and index + 1 < len(outside) and not outside[index + 1].startswith("-"):
+            value = outside[index + 1]
+        return f"{option} is an option of collect: snddiag collect {option} {value or 'FILE'}"
+    commands = _choices(parser)
+    if command is not None and command not in commands:
+        return f"unknown command '{command}' (commands: {', '.join(commands)})"
+    if command == "rules" and where is not None:
+        actions = _choices(commands["rules"])
+        after = args_list[where + 1 :]
+        action = next((w for w in after if not w.startswith("-")), None)
+        if action is not None and action not in actions:
+            return f"unknown rules action '{action}' (actions: {', '.join(actions)})"
+    return None
+
+
 def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
     """The options, wherever they stand: before the command or after it."""
     args = build_parser().parse_args(args_list)
@@ -214,6 +272,9 @@ def _run(args_list: list[str]) -> int:
     try:
         args = parse_args(args_list)
     except UsageError as err:
+        hint = usage_hint(args_list)
+        if hint is not None:
+            return _fail(hint, ExitCode.USAGE, as_json)
         # "snddiag analyze: ..." from argparse; _say names snddiag itself.
         code = _fail(str(err).removeprefix("snddiag").lstrip(": "), ExitCode.USAGE, as_json)
         _say("try 'snddiag --help'")

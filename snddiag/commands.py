@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from snddiag.report import ExitCode
-from snddiag.report.escape import encodes, escape
+from snddiag.report.escape import escape
 
 # Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
 # `--version` and the like start without the YAML loader and the fact model.
@@ -18,7 +18,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from snddiag.bundle import Limits
+    from snddiag.bundle.write import Written
     from snddiag.engine.load import Rule
+    from snddiag.evidence import Evidence
 
 
 class CommandError(Exception):
@@ -53,9 +55,18 @@ def _refuse_snapshot(root: Path) -> None:
         )
 
 
+def _check_directory(option: str, path: Path | None) -> None:
+    """A directory given on the command line: a usage error when missing or something else."""
+    if path is not None and not path.is_dir():
+        what = "not a directory" if path.exists() else "no such directory"
+        raise CommandError(f"{option} {path}: {what}", ExitCode.USAGE)
+
+
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
     from snddiag.engine.load import default_rule_dirs
 
+    for directory in args.rules:
+        _check_directory("--rules", directory)
     return [*default_rule_dirs(), *args.rules]
 
 
@@ -93,8 +104,7 @@ def diagnose_live(args: argparse.Namespace) -> int:
     play = _play(args)  # a usage error before any other check
     rules = _rules(args)
     root = args.root or Path("/")
-    if args.root is not None and not args.root.is_dir():
-        raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    _check_directory("--root", args.root)
     if args.root is not None:
         _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None, play=play)
@@ -137,30 +147,67 @@ def _check_new_directory(directory: Path) -> None:
 def collect_command(args: argparse.Namespace) -> int:
     """Collect this system, or with --root the tree at DIR (its files only, as a diagnosis does)."""
     from snddiag.collect import collect
-    from snddiag.evidence import save_directory
 
-    if args.root is not None and not args.root.is_dir():
-        raise CommandError(f"--root {args.root}: not a directory", ExitCode.USAGE)
+    if args.json and args.output == "-":
+        raise CommandError(
+            "collect -o - writes the bundle to stdout, so --json cannot: use -o FILE --json",
+            ExitCode.USAGE,
+        )
+    _check_directory("--root", args.root)
     if args.dir is not None:
         _check_new_directory(args.dir)
+    rules = _rules(args) if args.dir is None else []  # a bad rule file stops it before collecting
     evidence = collect(args.root or Path("/"), live=args.root is None)
     if args.dir is not None:
-        from snddiag.bundle.output import code_for
+        _save_snapshot(evidence, args.dir)
+        # A snapshot directory is never redacted and records no diagnosis.
+        summary: dict[str, Any] = {
+            "output": str(args.dir),
+            "written_as": "directory",
+            "entries": len(evidence),
+            "redaction": {"enabled": False},
+            "verdict": None,
+        }
+    else:
+        written = _save_bundle(evidence, rules, args)
+        summary = {
+            "output": written.output,
+            "written_as": "bundle",
+            "entries": written.entries,
+            "redaction": written.redaction,
+            "verdict": {"status": written.status, "exit_code": written.exit_code},
+        }
+    if args.json:
+        from snddiag.report.command_json import render_collect
 
-        try:
-            save_directory(evidence, args.dir)
-        except OSError as err:
-            raise CommandError(f"cannot write {args.dir}: {err.strerror}", code_for(err)) from err
-        print(f"snddiag: snapshot written to {args.dir}", file=sys.stderr)
-        return ExitCode.OK
-    from snddiag.bundle.write import write_bundle
+        sys.stdout.write(render_collect(**summary))
+    return ExitCode.OK
+
+
+def _save_snapshot(evidence: Evidence, directory: Path) -> None:
+    from snddiag.bundle.output import code_for
+    from snddiag.evidence import save_directory
+
+    try:
+        save_directory(evidence, directory)
+    except OSError as err:
+        raise CommandError(f"cannot write {directory}: {err.strerror}", code_for(err)) from err
+    print(f"snddiag: snapshot written to {directory}", file=sys.stderr)
+
+
+def _save_bundle(evidence: Evidence, rules: list[Rule], args: argparse.Namespace) -> Written:
+    """The bundle of the evidence and its diagnosis with these rules (-o FILE or -)."""
+    from snddiag.bundle.output import OutputError
+    from snddiag.bundle.write import save_bundle
     from snddiag.pipeline import diagnose
 
-    rules = _rules(args)
     outcome = diagnose(evidence, rules)
-    return write_bundle(
-        evidence, outcome.document, args.output, redact=not args.no_redact, rules=rules
-    )
+    try:
+        return save_bundle(
+            evidence, outcome.document, args.output, redact=not args.no_redact, rules=rules
+        )
+    except OutputError as err:
+        raise CommandError(str(err), err.code) from err
 
 
 def _with_source(
@@ -285,29 +332,35 @@ def _analyze_lines(paths: list[Path], args: argparse.Namespace, rules: list[Rule
 def rules_command(args: argparse.Namespace) -> int:
     dirs = _rule_dirs(args)
     if args.rules_command == "check":
-        from snddiag.engine.load import check_rules
-
-        problems = check_rules(dirs)
-        for problem in problems:
-            print(escape(str(problem)), file=sys.stderr)
-        count = sum(1 for _ in _all_rule_files(dirs))
-        print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
-        return ExitCode.DATA_ERR if problems else ExitCode.OK
+        return _check_command(dirs, args)
     if args.rules_command == "facts":
         return _facts_command(args)
     rules = _rules(args)
     if args.json:
-        import json
+        from snddiag.report.command_json import render_rule_list
 
-        listing = [
-            {"rule": r.rule_id, "severity": r.severity.value, "title": r.title, "file": str(r.path)}
-            for r in rules
-        ]
-        print(json.dumps(listing, indent=2))
+        sys.stdout.write(render_rule_list(rules))
     else:
         for rule in rules:
             print(f"{rule.rule_id:32} {rule.severity.value:8} {escape(rule.title)}")
     return ExitCode.OK
+
+
+def _check_command(dirs: list[Path], args: argparse.Namespace) -> int:
+    """`rules check`: every problem as `file:line: problem` on stderr (with --json also as a
+    document on stdout); 65 when there is any."""
+    from snddiag.engine.load import check_rules
+
+    problems = check_rules(dirs)
+    for problem in problems:
+        print(escape(str(problem)), file=sys.stderr)
+    count = sum(1 for _ in _all_rule_files(dirs))
+    print(f"{count} rule files checked, {len(problems)} problem(s)", file=sys.stderr)
+    if args.json:
+        from snddiag.report.command_json import render_rule_check
+
+        sys.stdout.write(render_rule_check(count, problems))
+    return ExitCode.DATA_ERR if problems else ExitCode.OK
 
 
 def _facts_command(args: argparse.Namespace) -> int:
@@ -324,9 +377,9 @@ def _facts_command(args: argparse.Namespace) -> int:
         for info in FACTS_BY_PATH.values()
     ]
     if args.json:
-        import json
+        from snddiag.report.command_json import render_fact_list
 
-        print(json.dumps(listing, indent=2))
+        sys.stdout.write(render_fact_list(listing))
         return ExitCode.OK
     for item in listing:
         print(f"{item['fact']}  ({item['type']})")
@@ -346,22 +399,14 @@ def explain_command(args: argparse.Namespace) -> int:
     rule = rules.get(args.rule_id)
     if rule is None:
         raise CommandError(f"no rule '{args.rule_id}' (see 'snddiag rules list')", ExitCode.USAGE)
-    # A site's rule file is text like any other: escaped before it reaches the terminal.
-    print(f"{rule.rule_id} ({rule.severity.value}): {escape(rule.title)}")
-    print(f"file: {escape(str(rule.path))}")
-    print()
-    print(escape(rule.explain, newlines=True))
-    if rule.remediation:
-        print()
-        print("Remediation (steps are chosen by distro, architecture and VMM at run time):")
-        dot = " \u00b7 " if encodes(sys.stdout, "\u00b7") else " - "
-        for number, step in enumerate(rule.remediation, start=1):
-            filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
-            label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
-            text = escape(step.text, newlines=True)
-            print(f"  {number}. [{label}] {text}" + (f"  (when {filters})" if filters else ""))
-    for reference in rule.references:
-        print(f"See: {escape(reference)}")
+    if args.json:
+        from snddiag.report.explain import render_explain_json
+
+        sys.stdout.write(render_explain_json(rule))
+        return ExitCode.OK
+    from snddiag.report.explain import render_explain
+
+    render_explain(rule, sys.stdout, color=False if args.no_color else None)
     return ExitCode.OK
 
 

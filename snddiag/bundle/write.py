@@ -142,6 +142,67 @@ def _check_unchanged(built: Built, document: dict[str, Any], rules: Sequence[Rul
     )
 
 
+@dataclass(frozen=True)
+class Written:
+    """What `collect -o` wrote: where (a path, or `-` for stdout), how many entries, what was
+    redacted (the manifest's `redaction`), and the verdict of the diagnosis recorded with it."""
+
+    output: str
+    entries: int
+    redaction: dict[str, Any]
+    status: object
+    exit_code: object
+
+
+def save_bundle(
+    evidence: Evidence,
+    document: dict[str, Any],
+    output: str,
+    *,
+    redact: bool = True,
+    rules: Sequence[Rule] | None = None,
+    created: float | None = None,
+) -> Written:
+    """Write the bundle to `output` (a path, or `-` for stdout) and say so on stderr;
+    OutputError (with its exit code) when it cannot. With `rules`, the rules that made
+    `document`, the manifest records their digest (bundle.provenance)."""
+    from snddiag.bundle.provenance import rules_digest
+
+    digest = rules_digest(rules) if rules is not None else None
+    built = build_bundle(evidence, document, redact=redact, created=created, rules_sha256=digest)
+    mtime = int(time.time() if created is None else created)
+    warning = _check_unchanged(built, document, rules) if redact and rules is not None else ""
+    if warning:
+        print(f"snddiag: {warning}", file=sys.stderr)
+    if output == "-":
+        if sys.stdout.isatty():
+            raise OutputError(
+                "refusing to write a binary bundle to a terminal (redirect stdout, or use -o FILE)",
+                ExitCode.USAGE,
+            )
+        try:
+            write_tar(built, sys.stdout.buffer, mtime)
+            sys.stdout.buffer.flush()
+        except OSError as err:
+            message = f"cannot write the bundle to stdout: {err.strerror or err}"
+            raise OutputError(message, ExitCode.IO_ERROR) from err
+    else:
+        write_output(Path(output), lambda out: write_tar(built, out, mtime))
+    written = Written(
+        output,
+        len(built.evidence),
+        built.redaction,
+        document.get("status"),
+        document.get("exit_code"),
+    )
+    print(
+        f"snddiag: bundle written to {'stdout' if output == '-' else output} ({written.entries} "
+        f"entries, {_redaction_note(built.redaction)}; verdict: {written.status})",
+        file=sys.stderr,
+    )
+    return written
+
+
 def write_bundle(
     evidence: Evidence,
     document: dict[str, Any],
@@ -151,39 +212,10 @@ def write_bundle(
     rules: Sequence[Rule] | None = None,
     created: float | None = None,
 ) -> int:
-    """Write the bundle to `output` (a path, or `-` for stdout); messages go to stderr."""
-    from snddiag.bundle.provenance import rules_digest
-
-    digest = rules_digest(rules) if rules is not None else None
-    built = build_bundle(evidence, document, redact=redact, created=created, rules_sha256=digest)
-    mtime = int(time.time() if created is None else created)
-    warning = _check_unchanged(built, document, rules) if redact and rules is not None else ""
-    if warning:
-        print(f"snddiag: {warning}", file=sys.stderr)
+    """save_bundle, its failure said in one line on stderr: the exit code."""
     try:
-        if output == "-":
-            if sys.stdout.isatty():
-                print(
-                    "snddiag: refusing to write a binary bundle to a terminal "
-                    "(redirect stdout, or use -o FILE)",
-                    file=sys.stderr,
-                )
-                return ExitCode.USAGE
-            write_tar(built, sys.stdout.buffer, mtime)
-            sys.stdout.buffer.flush()
-            where = "stdout"
-        else:
-            write_output(Path(output), lambda out: write_tar(built, out, mtime))
-            where = output
+        save_bundle(evidence, document, output, redact=redact, rules=rules, created=created)
     except OutputError as err:
         print(f"snddiag: {err}", file=sys.stderr)
         return err.code
-    except OSError as err:
-        print(f"snddiag: cannot write the bundle to stdout: {err.strerror or err}", file=sys.stderr)
-        return ExitCode.IO_ERROR
-    print(
-        f"snddiag: bundle written to {where} ({len(built.evidence)} entries, "
-        f"{_redaction_note(built.redaction)}; verdict: {document.get('status')})",
-        file=sys.stderr,
-    )
     return ExitCode.OK

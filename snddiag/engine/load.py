@@ -100,7 +100,7 @@ def load_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as err:
-        raise RuleFileError(path, 0, f"cannot read: {err.strerror}") from err
+        raise RuleFileError(path, None, f"cannot read: {err.strerror}") from err
     except UnicodeDecodeError as err:
         raise RuleFileError(path, 1, f"not UTF-8 text: {err.reason}") from err
     try:
@@ -343,10 +343,11 @@ def _directory(directory: Path) -> Iterator[Rule | RuleFileError]:
     """Each rule of a directory, or the problem of each file: the one walk that both a run
     (`load_rules`, stopping at the first problem) and `rules check` (listing all) make."""
     if not directory.is_dir():
-        yield RuleFileError(directory, 0, "not a directory of rules")
+        what = "not a directory" if directory.exists() else "no such directory"
+        yield RuleFileError(directory, None, what)
         return
     for path in _misnamed(directory):
-        yield RuleFileError(path, 0, f"not read: rule files end in '{RULE_SUFFIX}'")
+        yield RuleFileError(path, None, f"not read: rule files end in '{RULE_SUFFIX}'")
     seen: dict[str, Path] = {}
     for path in rule_files(directory):
         try:

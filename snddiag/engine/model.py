@@ -20,8 +20,10 @@ class Severity(str, Enum):
 
 
 class RuleFileError(Exception):
-    def __init__(self, path: Path, line: int, message: str) -> None:
-        super().__init__(f"{path}:{line}: {message}")
+    """`file:line: message`, or `file: message` for a whole file or directory (line None)."""
+
+    def __init__(self, path: Path, line: int | None, message: str) -> None:
+        super().__init__(f"{path}:{line}: {message}" if line is not None else f"{path}: {message}")
         self.path = path
         self.line = line
         self.message = message

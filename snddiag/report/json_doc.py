@@ -151,7 +151,18 @@ def _unreadable(evidence: Evidence) -> list[dict[str, str]]:
     """Sources that exist on a normal system but could not be read or run here (a missing
     library or command is said too: busybox has no modinfo, a guest may lack libudev)."""
     failed = (Status.DENIED, Status.TIMEOUT, Status.FAILED, Status.NOT_FOUND)
-    return [{"source": e.key, "status": e.status.value} for e in evidence if e.status in failed]
+    return [
+        {"source": e.key, "status": e.status.value, "error": _last_line(e.stderr)}
+        for e in evidence
+        if e.status in failed
+    ]
+
+
+def _last_line(stderr: str) -> str:
+    """What the system said, in one line: a command's last word on stderr is its conclusion
+    (lsmod says where it failed, then what); at most 200 characters, a bundle may hold more."""
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else ""
 
 
 def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> dict[str, Any]:

@@ -10,8 +10,8 @@ import os
 from typing import IO, Any
 
 from snddiag.report.escape import encodes, escape_document
+from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
 
-_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 _VERDICT = {
     "ok": ("virtio sound looks healthy", "bold green"),
     "warning": ("virtio sound works, with warnings", "bold yellow"),
@@ -90,12 +90,35 @@ def _data_path_lines(data_path: dict[str, Any]) -> list[tuple[str, str]]:
     return lines
 
 
+# How each status of an unreadable source reads (evidence.Status).
+_UNREADABLE = {
+    "denied": "permission denied",
+    "timeout": "timed out",
+    "not_found": "not installed",
+    "failed": "failed",
+}
+# Listed one a line up to this many; `--json` lists them all.
+_UNREADABLE_SHOWN = 8
+
+
+def _unreadable_lines(sources: list[dict[str, Any]]) -> list[str]:
+    """Each source with why it could not be read: the status, then what the system said."""
+    lines = []
+    for item in sources[:_UNREADABLE_SHOWN]:
+        reason = _UNREADABLE.get(item["status"], item["status"].replace("_", " "))
+        said = item.get("error") or ""
+        # Not "permission denied (Permission denied)".
+        shown = f" ({said})" if said and said.lower() != reason else ""
+        lines.append(f"{item['source']}: {reason}{shown}")
+    if len(sources) > _UNREADABLE_SHOWN:
+        lines.append(f"... and {len(sources) - _UNREADABLE_SHOWN} more (--json lists them all)")
+    return lines
+
+
 def render_terminal(
     document: dict[str, Any], stream: IO[str], *, color: bool | None = None
 ) -> None:
     from rich.console import Console
-    from rich.padding import Padding
-    from rich.table import Table
     from rich.text import Text
 
     # Every string of the document may come from the guest or a bundle: escaped before use.
@@ -118,50 +141,48 @@ def render_terminal(
     )
 
     def numbered(rows: list[tuple[str, Text]], indent: int) -> None:
-        # A grid gives wrapped lines a hanging indent under their text, not under the number.
-        grid = Table.grid(padding=(0, 1))
-        grid.add_column(no_wrap=True)
-        grid.add_column()
+        # A hanging indent: wrapped lines start under their text, not under the number.
         for label, text in rows:
-            grid.add_row(Text(label, style="dim"), text)
-        console.print(Padding(grid, (0, 0, 0, indent), expand=False))
+            print_hanging(console, text, indent=indent, label=Text(f"{label} ", style="dim"))
+
+    def block(text: Text) -> None:
+        print_hanging(console, text, indent=_INDENT)
 
     line = Text("snddiag: ", style="bold")
     line.append(*_VERDICT[document["status"]])
     console.print(line)
     for said in _provenance(document.get("source")):
-        # Unwrapped: a bundle's path is not broken across lines (the terminal folds it).
-        console.print(Text(said, style="dim"), soft_wrap=True)
+        print_hanging(console, Text(said, style="dim"))
     console.print(Text(_summary(document), style="dim"))
     for number, finding in enumerate(document["findings"], start=1):
         console.print()
         head = Text(f"{number}. ")
-        head.append(finding["severity"].upper(), style=_STYLE[finding["severity"]])
-        head.append(f" {finding['title']} ")
-        head.append(f"[{finding['rule']}]", style="dim")
-        console.print(head)
-        console.print(Padding(Text(finding["explain"]), (0, 0, 0, _INDENT), expand=False))
+        head.append(finding["severity"].upper(), style=SEVERITY_STYLE[finding["severity"]])
+        head.append(" ")
+        # The title's further lines hang under its first word; the rule id has no space in it,
+        # so it is never split, and moves to the next line whole when it does not fit.
+        title = Text(f"{finding['title']} ")
+        title.append(f"[{finding['rule']}]", style="dim")
+        print_hanging(console, title, label=head)
+        block(Text(finding["explain"]))
         if finding["evidence"]:
-            console.print(
-                Padding(Text("Evidence:", style="bold"), (0, 0, 0, _INDENT), expand=False)
-            )
+            block(Text("Evidence:", style="bold"))
             numbered([(">", Text(quoted, style="cyan")) for quoted in finding["evidence"]], 5)
         if finding["remediation"]:
-            console.print(
-                Padding(Text("What to do:", style="bold"), (0, 0, 0, _INDENT), expand=False)
-            )
+            block(Text("What to do:", style="bold"))
             steps = []
             for step_no, step in enumerate(finding["remediation"], start=1):
-                text = Text(
-                    f"[{step['side']}" + (f"{dot}{step['tool']}" if step["tool"] else "") + "] ",
-                    style="dim",
-                )
-                text.append(step["step"], style="default")
+                # The step is the point of the report: its text in the normal style, only the
+                # label subdued (a Text's own style would reach every character appended to it).
+                label = f"[{step['side']}" + (f"{dot}{step['tool']}" if step["tool"] else "") + "]"
+                text = Text()
+                text.append(label, style="dim")
+                text.append(f" {step['step']}")
                 steps.append((f"{step_no}.", text))
             numbered(steps, 5)
         for reference in finding["references"]:
-            console.print(
-                Padding(Text(f"See: {reference}", style="dim"), (0, 0, 0, _INDENT), expand=False)
+            print_hanging(
+                console, Text(reference), indent=_INDENT, label=Text("See: ", style="dim")
             )
     if document["not_checked"]:
         console.print()
@@ -185,12 +206,9 @@ def render_terminal(
             rows.append((f"{item['class']:8}", Text(f"{para} / {emulated}")))
         numbered(rows, 2)
     if document["unreadable_sources"]:
-        sources = ", ".join(s["source"] for s in document["unreadable_sources"][:6])
-        more = len(document["unreadable_sources"]) - 6
-        console.print(
-            Text(
-                f"Unreadable here: {sources}" + (f" (+{more} more)" if more > 0 else ""),
-                style="dim",
-            )
+        console.print()
+        console.print(Text("Unreadable here:", style="bold"))
+        numbered(
+            [("-", Text(line)) for line in _unreadable_lines(document["unreadable_sources"])], 2
         )
-    stream.write("".join(line.rstrip(" ") + "\n" for line in buffer.getvalue().splitlines()))
+    stream.write(without_trailing_spaces(buffer.getvalue()))

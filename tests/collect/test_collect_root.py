@@ -58,10 +58,10 @@ def test_snapshot_directory_of_the_tree(tree: Path, tmp_path: Path) -> None:
     assert not [e.key for e in snapshot if e.kind is Kind.COMMAND]
 
 
-def test_root_that_is_not_a_directory_is_a_usage_error(
+def test_root_that_does_not_exist_is_a_usage_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = tmp_path / "out.tar.gz"
     assert main(["--root", str(tmp_path / "nope"), "collect", "-o", str(out)]) == 64
-    assert capsys.readouterr().err == f"snddiag: --root {tmp_path / 'nope'}: not a directory\n"
+    assert capsys.readouterr().err == f"snddiag: --root {tmp_path / 'nope'}: no such directory\n"
     assert not out.exists()

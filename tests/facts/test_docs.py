@@ -45,7 +45,7 @@ def test_rules_facts_prints_type_meaning_and_none(capsys: pytest.CaptureFixture[
 
 def test_rules_facts_json_lists_the_same_facts(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rules", "facts", "--json"]) == 0
-    listing = json.loads(capsys.readouterr().out)
+    listing = json.loads(capsys.readouterr().out)["facts"]
     assert len(listing) == len(FACTS_BY_PATH)
     by_fact = {item["fact"]: item for item in listing}
     assert by_fact["driver.params.<name>"]["type"] == "Mapping[str, str]"

@@ -104,7 +104,7 @@ def test_misnamed_rule_files_are_reported_alike(
     (tmp_path / "README.md").write_text("notes, not a rule\n")
     checked, stopped = _check_and_run(tmp_path, capsys)
     assert checked == [stopped]
-    assert stopped == f"{tmp_path / name}:0: not read: rule files end in '.yaml'"
+    assert stopped == f"{tmp_path / name}: not read: rule files end in '.yaml'"
 
 
 def test_every_problem_listed_by_check_the_first_stops_a_run(

@@ -1,0 +1,80 @@
+"""The small JSON documents of `rules list|facts|check --json` and `collect --json`.
+
+One envelope for all (command.schema.json): `schema_version`, `tool`, and `kind` naming the
+document, so that a script reading any snddiag output can tell what it holds. The diagnosis
+(json_doc.py), the summary of many bundles (summary.py) and a failure (error.schema.json) have
+their own schemas.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from snddiag import __version__
+from snddiag.engine.load import Rule, RuleFileError
+
+COMMAND_SCHEMA_VERSION = 1
+
+
+def _render(kind: str, fields: dict[str, Any]) -> str:
+    document = {
+        "schema_version": COMMAND_SCHEMA_VERSION,
+        "tool": {"name": "snddiag", "version": __version__},
+        "kind": kind,
+        **fields,
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_rule_list(rules: Sequence[Rule]) -> str:
+    """`rules list --json`: the rules in force, sorted by id."""
+    listing = [
+        {"rule": r.rule_id, "severity": r.severity.value, "title": r.title, "file": str(r.path)}
+        for r in rules
+    ]
+    return _render("rule-list", {"rules": listing})
+
+
+def render_fact_list(facts: Sequence[Mapping[str, str]]) -> str:
+    """`rules facts --json`: each fact path with its type, meaning and what None means."""
+    return _render("fact-list", {"facts": [dict(f) for f in facts]})
+
+
+def render_rule_check(files_checked: int, problems: Sequence[RuleFileError]) -> str:
+    """`rules check --json`: every problem a run would stop at; `line` null for a whole file."""
+    listing = [{"file": str(p.path), "line": p.line, "message": p.message} for p in problems]
+    return _render("rule-check", {"files_checked": files_checked, "problems": listing})
+
+
+def render_collect(
+    output: str,
+    *,
+    written_as: str,
+    entries: int,
+    redaction: Mapping[str, Any],
+    verdict: Mapping[str, Any] | None,
+) -> str:
+    """`collect --json`: where the `bundle` or snapshot `directory` (written_as) went, how many
+    entries it holds, what redaction replaced per class, and the verdict recorded with it
+    (null for a snapshot directory, which records none)."""
+    classes = redaction.get("classes", {})
+    return _render(
+        "collect",
+        {
+            "output": output,
+            "format": written_as,
+            "entries": entries,
+            "redaction": {
+                "enabled": bool(redaction.get("enabled")),
+                "classes": {
+                    name: {"values": int(n["values"]), "replacements": int(n["replacements"])}
+                    for name, n in classes.items()
+                },
+            },
+            "verdict": None
+            if verdict is None
+            else {"status": verdict["status"], "exit_code": verdict["exit_code"]},
+        },
+    )

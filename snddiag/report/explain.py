@@ -1,0 +1,121 @@
+"""`snddiag explain RULE_ID`: one rule in full, laid out as the report is, or as one JSON document.
+
+The text is wrapped to the terminal's width (80 columns when piped, as the report), URLs and
+paths whole; a rule file is text like any other and is escaped before it reaches the terminal.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+from typing import IO, Any
+
+from snddiag import __version__
+from snddiag.engine.model import AllOf, AnyOf, Condition, Leaf, NotOf, Rule
+from snddiag.report.escape import encodes, escape
+from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
+
+EXPLAIN_SCHEMA_VERSION = 1
+
+
+def _operand(value: Any) -> Any:
+    """An operand as the rule file wrote it: a compiled regex is its pattern, a tuple a list."""
+    if hasattr(value, "pattern"):
+        return value.pattern
+    if isinstance(value, tuple):
+        return [_operand(v) for v in value]
+    return value
+
+
+def condition_data(condition: Condition) -> dict[str, Any]:
+    """A rule's `when` as the YAML wrote it: `{fact, OP: value}` leaves under all/any/not."""
+    if isinstance(condition, Leaf):
+        return {"fact": condition.fact, condition.op: _operand(condition.value)}
+    if isinstance(condition, AllOf):
+        return {"all": [condition_data(c) for c in condition.items]}
+    if isinstance(condition, AnyOf):
+        return {"any": [condition_data(c) for c in condition.items]}
+    if isinstance(condition, NotOf):
+        return {"not": condition_data(condition.item)}
+    raise TypeError(f"not a condition: {condition!r}")
+
+
+def rule_data(rule: Rule) -> dict[str, Any]:
+    return {
+        "rule": rule.rule_id,
+        "severity": rule.severity.value,
+        "title": rule.title,
+        "file": str(rule.path),
+        "explain": rule.explain,
+        "remediation": [
+            {
+                "side": step.side,
+                "tool": step.tool,
+                "step": step.text,
+                "when": {key: list(values) for key, values in step.filters},
+            }
+            for step in rule.remediation
+        ],
+        "references": list(rule.references),
+        "when": condition_data(rule.when),
+    }
+
+
+def render_explain_json(rule: Rule) -> str:
+    """What `explain RULE_ID --json` prints: exact values, not escaped (json.dumps writes every
+    control character as \\u00XX)."""
+    document = {
+        "schema_version": EXPLAIN_SCHEMA_VERSION,
+        "tool": {"name": "snddiag", "version": __version__},
+        "rule": rule_data(rule),
+    }
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    target = Console(file=stream, highlight=False, emoji=False)
+    styled = color is True or (
+        color is None and "NO_COLOR" not in os.environ and target.is_terminal
+    )
+    # As the report: rendered into a buffer at the stream's width, trailing spaces dropped.
+    buffer = io.StringIO()
+    console = Console(
+        file=buffer,
+        width=target.width,
+        color_system=("auto" if target.is_terminal else "standard") if styled else None,
+        force_terminal=styled,
+        highlight=False,
+        emoji=False,
+    )
+    dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
+
+    head = Text(f"{rule.rule_id} (")
+    head.append(rule.severity.value, style=SEVERITY_STYLE[rule.severity.value])
+    head.append("): ")
+    print_hanging(console, Text(escape(rule.title)), label=head)
+    # One line whatever its length: a path is copied, never wrapped.
+    console.print(Text(f"file: {escape(str(rule.path))}", style="dim"), soft_wrap=True)
+    console.print()
+    print_hanging(console, Text(escape(rule.explain, newlines=True)))
+    if rule.remediation:
+        console.print()
+        console.print(
+            Text("Remediation (steps are chosen by distro, architecture and VMM at run time):"),
+            style="bold",
+        )
+        for number, step in enumerate(rule.remediation, start=1):
+            filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
+            label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
+            text = Text()
+            text.append(f"[{label}]", style="dim")
+            text.append(f" {escape(step.text, newlines=True)}")
+            if filters:
+                text.append(f"  (when {filters})", style="dim")
+            print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))
+    for reference in rule.references:
+        print_hanging(console, Text(escape(reference)), label=Text("See: ", style="dim"))
+    stream.write(without_trailing_spaces(buffer.getvalue()))
