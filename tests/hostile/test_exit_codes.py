@@ -15,7 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from snddiag import commands
+from snddiag import offline
 from snddiag.cli import main
 from snddiag.report import ExitCode
 from tests.guests import GUESTS, REPO
@@ -63,7 +63,7 @@ def test_a_bug_exits_70_not_3(
     def broken(_args: object) -> int:
         raise ValueError("a bug")
 
-    monkeypatch.setattr(commands, "analyze_command", broken)
+    monkeypatch.setattr(offline, "analyze_command", broken)
     assert main(["analyze", "--root", str(GUESTS / "healthy-pci")]) == 70
     out, err = capsys.readouterr()
     assert out == ""
