@@ -44,28 +44,34 @@ def _clip(value: str | None, unknown: str) -> str:
     return value if len(value) <= 64 else value[:61] + "..."
 
 
+def _collector(source: dict[str, Any]) -> str:
+    """Who collected it, as `id` writes a user (uid=1000(name)): no space to wrap at."""
+    uid, user = source["uid"], source["user"]
+    if uid and user:
+        return f"uid={_clip(uid, '?')}({_clip(user, '?')})"
+    if uid or user:
+        return f"uid={_clip(uid, '?')}" if uid else _clip(user, "?")
+    return "an unknown user"
+
+
 def _provenance(source: dict[str, Any] | None) -> list[str]:
     """The header's lines on where the evidence came from: none for this machine's own run;
-    for a bundle or a snapshot, who collected it when, and whether its rules were these."""
+    for a bundle or a snapshot, who collected it when, with which snddiag, and for a bundle
+    its verdict then and whether its rules were these."""
     if not source or source["kind"] == "live":
         return []
-    user = _clip(source["user"], "an unknown user")
-    if source["uid"]:
-        user += f" (uid {_clip(source['uid'], '?')})"
-    lines = [
-        f"from {source['kind']} {source['path'] or '?'}, collected "
-        f"{_clip(source['collected_at'], 'at an unknown time')} by {user} with snddiag "
-        f"{_clip(source['snddiag_version'], '(version unknown)')}"
-    ]
-    if source["kind"] == "bundle":
-        rules = {
-            True: "rules: not the collector's (another snddiag version or --rules)",
-            False: "rules: the collector's",
-            None: "rules: the collector's are not recorded",
-        }[source["rules_differ"]]
-        then = source["collected_status"]
-        lines.append(f"verdict when collected: {_clip(then, 'not recorded')}; {rules}")
-    return lines
+    when = _clip(source["collected_at"], "at an unknown time")
+    collected = f"from {source['kind']} {source['path'] or '?'}, collected {when}"
+    version = f"with snddiag {_clip(source['snddiag_version'], '(version unknown)')}"
+    if source["kind"] != "bundle":
+        return [f"{collected} by {_collector(source)}", version]
+    rules = {
+        True: "rules: not the collector's (another snddiag version or --rules)",
+        False: "rules: the collector's",
+        None: "rules: the collector's are not recorded",
+    }[source["rules_differ"]]
+    then = _clip(source["collected_status"], "not recorded")
+    return [f"{collected} by {_collector(source)}", f"{version}, verdict then: {then}; {rules}"]
 
 
 def _data_path_lines(data_path: dict[str, Any]) -> list[tuple[str, str]]:

@@ -146,7 +146,7 @@ def test_bundle_provenance_header_and_note_are_escaped(
     # The header under the verdict: the path, the user, the collector's version, its verdict.
     header = " ".join(out.split("\nkernel ")[0].split("\n", 1)[1].split())
     assert header.startswith("from bundle ")
-    assert " verdict when collected: " in header
+    assert ", verdict then: " in header
     assert header.count(SHOWN) == 4
     code, out, err = _run(["analyze", str(bundle), "--json"], capsys)
     assert code == 2
