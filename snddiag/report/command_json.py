@@ -1,4 +1,5 @@
-"""The small JSON documents of `rules list|facts|check --json` and `collect --json`.
+"""The small JSON documents of `rules list|facts|check --json`, `collect --json` and
+`explain RULE_ID --json`.
 
 One envelope for all (command.schema.json): `schema_version`, `tool`, and `kind` naming the
 document, so that a script reading any snddiag output can tell what it holds. The diagnosis
@@ -18,7 +19,7 @@ from snddiag.engine.load import Rule, RuleFileError
 COMMAND_SCHEMA_VERSION = 1
 
 
-def _render(kind: str, fields: dict[str, Any]) -> str:
+def render_command(kind: str, fields: dict[str, Any]) -> str:
     document = {
         "schema_version": COMMAND_SCHEMA_VERSION,
         "tool": {"name": "snddiag", "version": __version__},
@@ -34,18 +35,18 @@ def render_rule_list(rules: Sequence[Rule]) -> str:
         {"rule": r.rule_id, "severity": r.severity.value, "title": r.title, "file": str(r.path)}
         for r in rules
     ]
-    return _render("rule-list", {"rules": listing})
+    return render_command("rule-list", {"rules": listing})
 
 
 def render_fact_list(facts: Sequence[Mapping[str, str]]) -> str:
     """`rules facts --json`: each fact path with its type, meaning and what None means."""
-    return _render("fact-list", {"facts": [dict(f) for f in facts]})
+    return render_command("fact-list", {"facts": [dict(f) for f in facts]})
 
 
 def render_rule_check(files_checked: int, problems: Sequence[RuleFileError]) -> str:
     """`rules check --json`: every problem a run would stop at; `line` null for a whole file."""
     listing = [{"file": str(p.path), "line": p.line, "message": p.message} for p in problems]
-    return _render("rule-check", {"files_checked": files_checked, "problems": listing})
+    return render_command("rule-check", {"files_checked": files_checked, "problems": listing})
 
 
 def render_collect(
@@ -60,7 +61,7 @@ def render_collect(
     entries it holds, what redaction replaced per class, and the verdict recorded with it
     (null for a snapshot directory, which records none)."""
     classes = redaction.get("classes", {})
-    return _render(
+    return render_command(
         "collect",
         {
             "output": output,

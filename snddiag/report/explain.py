@@ -7,16 +7,12 @@ paths whole; a rule file is text like any other and is escaped before it reaches
 from __future__ import annotations
 
 import io
-import json
 import os
 from typing import IO, Any
 
-from snddiag import __version__
 from snddiag.engine.model import AllOf, AnyOf, Condition, Leaf, NotOf, Rule
 from snddiag.report.escape import encodes, escape
 from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
-
-EXPLAIN_SCHEMA_VERSION = 1
 
 
 def _operand(value: Any) -> Any:
@@ -65,12 +61,9 @@ def rule_data(rule: Rule) -> dict[str, Any]:
 def render_explain_json(rule: Rule) -> str:
     """What `explain RULE_ID --json` prints: exact values, not escaped (json.dumps writes every
     control character as \\u00XX)."""
-    document = {
-        "schema_version": EXPLAIN_SCHEMA_VERSION,
-        "tool": {"name": "snddiag", "version": __version__},
-        "rule": rule_data(rule),
-    }
-    return json.dumps(document, indent=2) + "\n"
+    from snddiag.report.command_json import render_command
+
+    return render_command("rule", {"rule": rule_data(rule)})
 
 
 def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from typing import Any
 
+import jsonschema
 import pytest
 import yaml
 
@@ -93,7 +94,10 @@ def test_explain_json_is_one_document_of_the_rule(argv: list[str]) -> None:
     done = _snddiag(argv, columns="40")
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
-    assert document["schema_version"] == 1
+    jsonschema.validate(
+        document, json.loads((REPO / "snddiag/report/command.schema.json").read_text())
+    )
+    assert (document["schema_version"], document["kind"]) == (1, "rule")
     assert document["tool"] == {"name": "snddiag", "version": __version__}
     rule = document["rule"]
     assert set(rule) == {
