@@ -40,7 +40,7 @@ def _refuse_snapshot(root: Path) -> None:
         )
 
 
-def _check_directory(option: str, path: Path | None) -> None:
+def check_directory(option: str, path: Path | None) -> None:
     """A directory given on the command line: a usage error when missing or something else."""
     if path is not None and not path.is_dir():
         what = "not a directory" if path.exists() else "no such directory"
@@ -51,11 +51,11 @@ def _rule_dirs(args: argparse.Namespace) -> list[Path]:
     from snddiag.engine.load import default_rule_dirs
 
     for directory in args.rules:
-        _check_directory("--rules", directory)
+        check_directory("--rules", directory)
     return [*default_rule_dirs(), *args.rules]
 
 
-def _rules(args: argparse.Namespace) -> list[Rule]:
+def load_rules_given(args: argparse.Namespace) -> list[Rule]:
     from snddiag.engine.load import RuleFileError, load_rules
 
     try:
@@ -64,7 +64,7 @@ def _rules(args: argparse.Namespace) -> list[Rule]:
         raise CommandError(str(err), ExitCode.DATA_ERR) from err
 
 
-def _report(document: dict[str, Any], args: argparse.Namespace, *, many: bool = False) -> int:
+def print_report(document: dict[str, Any], args: argparse.Namespace, *, many: bool = False) -> int:
     """Print a diagnosis, or with `many` the summary of many bundles, as JSON or text."""
     color = False if args.no_color else None
     if args.json:
@@ -87,14 +87,14 @@ def diagnose_live(args: argparse.Namespace) -> int:
     from snddiag.pipeline import diagnose
 
     play = _play(args)  # a usage error before any other check
-    rules = _rules(args)
+    rules = load_rules_given(args)
     root = args.root or Path("/")
-    _check_directory("--root", args.root)
+    check_directory("--root", args.root)
     if args.root is not None:
         _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None, play=play)
     document = diagnose(evidence, rules).document
-    return _report(_with_source(document, "live", root, evidence.meta), args)
+    return print_report(with_source(document, "live", root, evidence.meta), args)
 
 
 def _play(args: argparse.Namespace) -> bool:
@@ -138,10 +138,12 @@ def collect_command(args: argparse.Namespace) -> int:
             "collect -o - writes the bundle to stdout, so --json cannot: use -o FILE --json",
             ExitCode.USAGE,
         )
-    _check_directory("--root", args.root)
+    check_directory("--root", args.root)
     if args.dir is not None:
         _check_new_directory(args.dir)
-    rules = _rules(args) if args.dir is None else []  # a bad rule file stops it before collecting
+    rules = (
+        load_rules_given(args) if args.dir is None else []
+    )  # a bad rule file stops it before collecting
     evidence = collect(args.root or Path("/"), live=args.root is None)
     if args.dir is not None:
         _save_snapshot(evidence, args.dir)
@@ -195,7 +197,7 @@ def _save_bundle(evidence: Evidence, rules: list[Rule], args: argparse.Namespace
         raise CommandError(str(err), err.code) from err
 
 
-def _with_source(
+def with_source(
     document: dict[str, Any], kind: str, path: Path, meta: dict[str, str]
 ) -> dict[str, Any]:
     from snddiag.report.json_doc import meta_source, with_source
@@ -209,7 +211,7 @@ def rules_command(args: argparse.Namespace) -> int:
         return _check_command(dirs, args)
     if args.rules_command == "facts":
         return _facts_command(args)
-    rules = _rules(args)
+    rules = load_rules_given(args)
     if args.json:
         from snddiag.report.command_json import render_rule_list
 
@@ -269,7 +271,7 @@ def _all_rule_files(dirs: list[Path]) -> list[Path]:
 
 
 def explain_command(args: argparse.Namespace) -> int:
-    rules = {r.rule_id: r for r in _rules(args)}
+    rules = {r.rule_id: r for r in load_rules_given(args)}
     rule = rules.get(args.rule_id)
     if rule is None:
         raise CommandError(f"no rule '{args.rule_id}' (see 'snddiag rules list')", ExitCode.USAGE)

@@ -8,7 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from snddiag.commands import CommandError, _report, _rules, _with_source
+from snddiag.commands import (
+    CommandError,
+    check_directory,
+    load_rules_given,
+    print_report,
+    with_source,
+)
 from snddiag.report import ExitCode
 from snddiag.report.escape import escape
 
@@ -40,9 +46,10 @@ def analyze_command(args: argparse.Namespace) -> int:
             "--jsonl and --json are two formats: give one (--jsonl: a line per bundle)",
             ExitCode.USAGE,
         )
-    rules = _rules(args)
+    rules = load_rules_given(args)
     _refuse_directories(args.bundles)
     if args.snapshot_root is not None:
+        check_directory("--root", args.snapshot_root)
         if args.bundles:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
         if args.jsonl:
@@ -52,7 +59,9 @@ def analyze_command(args: argparse.Namespace) -> int:
         except EvidenceError as err:
             raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
         document = diagnose(evidence, rules).document
-        return _report(_with_source(document, "snapshot", args.snapshot_root, evidence.meta), args)
+        return print_report(
+            with_source(document, "snapshot", args.snapshot_root, evidence.meta), args
+        )
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
     if args.jsonl:
@@ -97,7 +106,7 @@ def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> 
             f" (snddiag {escape(found.collected_by)}); with these rules it is '{status}'",
             file=sys.stderr,
         )
-    return _report(found.document, args)
+    return print_report(found.document, args)
 
 
 def _each_bundle(
@@ -124,7 +133,7 @@ def _analyze_bundles(paths: list[Path], args: argparse.Namespace, rules: list[Ru
     from snddiag.report.summary import build_summary
 
     results = list(_each_bundle(paths, args, rules, ordered=True))
-    return _report(build_summary(results, rules), args, many=True)
+    return print_report(build_summary(results, rules), args, many=True)
 
 
 def _analyze_lines(paths: list[Path], args: argparse.Namespace, rules: list[Rule]) -> int:

@@ -45,6 +45,17 @@ def test_a_root_that_is_a_file_is_not_a_directory(
     assert _one_line(capsys) == f"--root {afile}: not a directory"
 
 
+def test_analyze_root_says_what_is_wrong_with_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing, afile = tmp_path / "nonexistent", tmp_path / "afile"
+    afile.write_text("")
+    assert main(["analyze", "--root", str(missing)]) == 64
+    assert _one_line(capsys) == f"--root {missing}: no such directory"
+    assert main(["analyze", "--root", str(afile)]) == 64
+    assert _one_line(capsys) == f"--root {afile}: not a directory"
+
+
 @pytest.mark.parametrize(
     "command",
     [

@@ -80,7 +80,8 @@ def test_a_bug_exits_70_not_3(
     [
         (["--frobnicate", "--json"], 64),
         (["analyze", "--json"], 64),
-        (["analyze", "--root", "/nonexistent-snddiag-test", "--json"], 65),
+        (["analyze", "--root", "/nonexistent-snddiag-test", "--json"], 64),
+        (["analyze", "--root", "/", "--json"], 65),  # a directory, but no snapshot
         (["explain", "no-such-rule", "--json"], 64),
     ],
 )
@@ -128,7 +129,7 @@ def test_ascii_output_encoding_explain_and_errors() -> None:
     done = _snddiag(
         ["analyze", "--root", "/nonexistent-\u00e9t\u00e9"], env={"PYTHONIOENCODING": "ascii"}
     )
-    assert done.returncode == 65
+    assert done.returncode == 64
     assert done.stderr.isascii()
     assert b"Traceback" not in done.stderr
 
