@@ -18,18 +18,11 @@ from snddiag.engine.load import default_rule_dirs, load_rules, rule_files
 from snddiag.engine.paths import FACTS_BY_PATH
 from snddiag.evidence import MANIFEST_NAME, load_directory
 from tests.guests import REPO
+from tests.site_rules import SITE_RULE
 
 REPORT = REPO / "snddiag" / "report"
 SCHEMA = json.loads((REPORT / "command.schema.json").read_text())
 ERROR_SCHEMA = json.loads((REPORT / "error.schema.json").read_text())
-
-SITE_RULE = """\
-id: site-always
-severity: info
-title: A site rule that always fires
-when: {fact: system.kernel_release, exists: true}
-explain: Fires on every guest whose kernel release was read.
-"""
 
 
 def _document(capsys: pytest.CaptureFixture[str], kind: str) -> dict[str, Any]:

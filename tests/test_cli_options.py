@@ -10,16 +10,9 @@ import pytest
 
 from snddiag.cli import main, parse_args
 from tests.guests import GUESTS
+from tests.site_rules import SITE_RULE
 
 SNAPSHOT = str(GUESTS / "legacy-mmio")
-
-SITE_RULE = """\
-id: site-always
-severity: info
-title: A site rule that always fires
-when: {fact: system.kernel_release, exists: true}
-explain: Fires on every guest whose kernel release was read.
-"""
 
 
 @pytest.mark.parametrize(

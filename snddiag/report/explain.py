@@ -6,13 +6,11 @@ paths whole; a rule file is text like any other and is escaped before it reaches
 
 from __future__ import annotations
 
-import io
-import os
 from typing import IO, Any
 
 from snddiag.engine.model import AllOf, AnyOf, Condition, Leaf, NotOf, Rule
 from snddiag.report.escape import encodes, escape
-from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
+from snddiag.report.layout import SEVERITY_STYLE, page, print_hanging
 
 
 def _operand(value: Any) -> Any:
@@ -67,48 +65,33 @@ def render_explain_json(rule: Rule) -> str:
 
 
 def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) -> None:
-    from rich.console import Console
+    """A rule in full, laid out as the report is (layout.page)."""
     from rich.text import Text
 
-    target = Console(file=stream, highlight=False, emoji=False)
-    styled = color is True or (
-        color is None and "NO_COLOR" not in os.environ and target.is_terminal
-    )
-    # As the report: rendered into a buffer at the stream's width, trailing spaces dropped.
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=target.width,
-        color_system=("auto" if target.is_terminal else "standard") if styled else None,
-        force_terminal=styled,
-        highlight=False,
-        emoji=False,
-    )
     dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
-
-    head = Text(f"{rule.rule_id} (")
-    head.append(rule.severity.value, style=SEVERITY_STYLE[rule.severity.value])
-    head.append("): ")
-    print_hanging(console, Text(escape(rule.title)), label=head)
-    # One line whatever its length: a path is copied, never wrapped.
-    console.print(Text(f"file: {escape(str(rule.path))}", style="dim"), soft_wrap=True)
-    console.print()
-    print_hanging(console, Text(escape(rule.explain, newlines=True)))
-    if rule.remediation:
+    with page(stream, color=color) as console:
+        head = Text(f"{rule.rule_id} (")
+        head.append(rule.severity.value, style=SEVERITY_STYLE[rule.severity.value])
+        head.append("): ")
+        print_hanging(console, Text(escape(rule.title)), label=head)
+        # One line whatever its length: a path is copied, never wrapped.
+        console.print(Text(f"file: {escape(str(rule.path))}", style="dim"), soft_wrap=True)
         console.print()
-        console.print(
-            Text("Remediation (steps are chosen by distro, architecture and VMM at run time):"),
-            style="bold",
-        )
-        for number, step in enumerate(rule.remediation, start=1):
-            filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
-            label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
-            text = Text()
-            text.append(f"[{label}]", style="dim")
-            text.append(f" {escape(step.text, newlines=True)}")
-            if filters:
-                text.append(f"  (when {filters})", style="dim")
-            print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))
-    for reference in rule.references:
-        print_hanging(console, Text(escape(reference)), label=Text("See: ", style="dim"))
-    stream.write(without_trailing_spaces(buffer.getvalue()))
+        print_hanging(console, Text(escape(rule.explain, newlines=True)))
+        if rule.remediation:
+            console.print()
+            console.print(
+                Text("Remediation (steps are chosen by distro, architecture and VMM at run time):"),
+                style="bold",
+            )
+            for number, step in enumerate(rule.remediation, start=1):
+                filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
+                label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
+                text = Text()
+                text.append(f"[{label}]", style="dim")
+                text.append(f" {escape(step.text, newlines=True)}")
+                if filters:
+                    text.append(f"  (when {filters})", style="dim")
+                print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))
+        for reference in rule.references:
+            print_hanging(console, Text(escape(reference)), label=Text("See: ", style="dim"))

@@ -8,8 +8,12 @@ then printed as they are, with no padding and no cropping.
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import IO, TYPE_CHECKING
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -22,6 +26,30 @@ _LAST_SGR = re.compile(r"\x1b\[[0-9;]{0,24}m\Z")
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 # The narrowest column text is broken to, however deep the indent or narrow the terminal.
 MIN_WIDTH = 20
+
+
+@contextlib.contextmanager
+def page(stream: IO[str], *, color: bool | None) -> Iterator[Console]:
+    """A console for the report or `explain`: it renders at the stream's width into a buffer,
+    which goes to `stream` at the end without rich's trailing padding (reports get pasted into
+    tickets and diffed). Unstyled (color False, NO_COLOR, or not a terminal) means no escape
+    sequence at all, bold included."""
+    from rich.console import Console
+
+    target = Console(file=stream, highlight=False, emoji=False)
+    styled = color is True or (
+        color is None and "NO_COLOR" not in os.environ and target.is_terminal
+    )
+    buffer = io.StringIO()
+    yield Console(
+        file=buffer,
+        width=target.width,
+        color_system=("auto" if target.is_terminal else "standard") if styled else None,
+        force_terminal=styled,
+        highlight=False,
+        emoji=False,
+    )
+    stream.write(without_trailing_spaces(buffer.getvalue()))
 
 
 def break_offsets(line: str, width: int, first_width: int | None = None) -> list[int]:

@@ -5,12 +5,14 @@ Every string from the system or a rule file enters rich as `Text`, never as mark
 
 from __future__ import annotations
 
-import io
-import os
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from snddiag.report.escape import encodes, escape_document
-from snddiag.report.layout import SEVERITY_STYLE, print_hanging, without_trailing_spaces
+from snddiag.report.layout import SEVERITY_STYLE, page, print_hanging
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
 _VERDICT = {
     "ok": ("virtio sound looks healthy", "bold green"),
@@ -124,97 +126,91 @@ def _unreadable_lines(sources: list[dict[str, Any]]) -> list[str]:
 def render_terminal(
     document: dict[str, Any], stream: IO[str], *, color: bool | None = None
 ) -> None:
-    from rich.console import Console
     from rich.text import Text
 
     # Every string of the document may come from the guest or a bundle: escaped before use.
     document = escape_document(document, prose=_PROSE)
     dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
-    target = Console(file=stream, highlight=False, emoji=False)
-    styled = color is True or (
-        color is None and "NO_COLOR" not in os.environ and target.is_terminal
-    )
-    # Render into a buffer at the stream's width, then drop rich's trailing padding: reports get
-    # pasted into tickets and diffed. Unstyled means no escape sequence at all, bold included.
-    buffer = io.StringIO()
-    console = Console(
-        file=buffer,
-        width=target.width,
-        color_system=("auto" if target.is_terminal else "standard") if styled else None,
-        force_terminal=styled,
-        highlight=False,
-        emoji=False,
-    )
+    with page(stream, color=color) as console:
+        line = Text("snddiag: ", style="bold")
+        line.append(*_VERDICT[document["status"]])
+        console.print(line)
+        for said in _provenance(document.get("source")):
+            print_hanging(console, Text(said, style="dim"))
+        console.print(Text(_summary(document), style="dim"))
+        for number, finding in enumerate(document["findings"], start=1):
+            console.print()
+            _print_finding(console, number, finding, dot)
+        _print_sections(console, document)
 
-    def numbered(rows: list[tuple[str, Text]], indent: int) -> None:
-        # A hanging indent: wrapped lines start under their text, not under the number.
-        for label, text in rows:
-            print_hanging(console, text, indent=indent, label=Text(f"{label} ", style="dim"))
 
-    def block(text: Text) -> None:
-        print_hanging(console, text, indent=_INDENT)
+def _numbered(console: Console, rows: list[tuple[str, Text]], indent: int) -> None:
+    """A hanging indent: wrapped lines start under their text, not under the label."""
+    from rich.text import Text
 
-    line = Text("snddiag: ", style="bold")
-    line.append(*_VERDICT[document["status"]])
-    console.print(line)
-    for said in _provenance(document.get("source")):
-        print_hanging(console, Text(said, style="dim"))
-    console.print(Text(_summary(document), style="dim"))
-    for number, finding in enumerate(document["findings"], start=1):
+    for label, text in rows:
+        print_hanging(console, text, indent=indent, label=Text(f"{label} ", style="dim"))
+
+
+def _print_finding(console: Console, number: int, finding: dict[str, Any], dot: str) -> None:
+    from rich.text import Text
+
+    head = Text(f"{number}. ")
+    head.append(finding["severity"].upper(), style=SEVERITY_STYLE[finding["severity"]])
+    head.append(" ")
+    # The title's further lines hang under its first word; the rule id has no space in it,
+    # so it is never split, and moves to the next line whole when it does not fit.
+    title = Text(f"{finding['title']} ")
+    title.append(f"[{finding['rule']}]", style="dim")
+    print_hanging(console, title, label=head)
+    print_hanging(console, Text(finding["explain"]), indent=_INDENT)
+    if finding["evidence"]:
+        print_hanging(console, Text("Evidence:", style="bold"), indent=_INDENT)
+        quoted = [(">", Text(line, style="cyan")) for line in finding["evidence"]]
+        _numbered(console, quoted, 5)
+    if finding["remediation"]:
+        print_hanging(console, Text("What to do:", style="bold"), indent=_INDENT)
+        steps = []
+        for step_no, step in enumerate(finding["remediation"], start=1):
+            # The step is the point of the report: its text in the normal style, only the
+            # label subdued (a Text's own style would reach every character appended to it).
+            label = f"[{step['side']}" + (f"{dot}{step['tool']}" if step["tool"] else "") + "]"
+            text = Text()
+            text.append(label, style="dim")
+            text.append(f" {step['step']}")
+            steps.append((f"{step_no}.", text))
+        _numbered(console, steps, 5)
+    for reference in finding["references"]:
+        print_hanging(console, Text(reference), indent=_INDENT, label=Text("See: ", style="dim"))
+
+
+def _print_sections(console: Console, document: dict[str, Any]) -> None:
+    """What follows the findings: rules not checked, the data path, devices, unreadable."""
+    from rich.text import Text
+
+    def heading(text: str, style: str = "bold") -> None:
         console.print()
-        head = Text(f"{number}. ")
-        head.append(finding["severity"].upper(), style=SEVERITY_STYLE[finding["severity"]])
-        head.append(" ")
-        # The title's further lines hang under its first word; the rule id has no space in it,
-        # so it is never split, and moves to the next line whole when it does not fit.
-        title = Text(f"{finding['title']} ")
-        title.append(f"[{finding['rule']}]", style="dim")
-        print_hanging(console, title, label=head)
-        block(Text(finding["explain"]))
-        if finding["evidence"]:
-            block(Text("Evidence:", style="bold"))
-            numbered([(">", Text(quoted, style="cyan")) for quoted in finding["evidence"]], 5)
-        if finding["remediation"]:
-            block(Text("What to do:", style="bold"))
-            steps = []
-            for step_no, step in enumerate(finding["remediation"], start=1):
-                # The step is the point of the report: its text in the normal style, only the
-                # label subdued (a Text's own style would reach every character appended to it).
-                label = f"[{step['side']}" + (f"{dot}{step['tool']}" if step["tool"] else "") + "]"
-                text = Text()
-                text.append(label, style="dim")
-                text.append(f" {step['step']}")
-                steps.append((f"{step_no}.", text))
-            numbered(steps, 5)
-        for reference in finding["references"]:
-            print_hanging(
-                console, Text(reference), indent=_INDENT, label=Text("See: ", style="dim")
-            )
+        console.print(Text(text, style=style))
+
     if document["not_checked"]:
-        console.print()
-        console.print(Text("Not checked (could not read what they need):", style="bold magenta"))
+        heading("Not checked (could not read what they need):", "bold magenta")
         rows = []
         for item in document["not_checked"]:
             missing = ", ".join(item["missing_sources"]) or ", ".join(item["unknown_facts"])
             rows.append(("-", Text(f"{item['title']} [{item['rule']}]: needs {missing}")))
-        numbered(rows, 2)
+        _numbered(console, rows, 2)
     if document.get("data_path"):
-        console.print()
-        console.print(Text("Data path (--play):", style="bold"))
-        numbered([(a, Text(b)) for a, b in _data_path_lines(document["data_path"])], 2)
+        heading("Data path (--play):")
+        _numbered(console, [(a, Text(b)) for a, b in _data_path_lines(document["data_path"])], 2)
     if document["inventory"]:
-        console.print()
-        console.print(Text("Devices (paravirtualized / emulated):", style="bold"))
+        heading("Devices (paravirtualized / emulated):")
         rows = []
         for item in document["inventory"]:
             para = ", ".join(item["paravirtual"]) or "-"
             emulated = ", ".join(item["emulated"]) or "-"
             rows.append((f"{item['class']:8}", Text(f"{para} / {emulated}")))
-        numbered(rows, 2)
+        _numbered(console, rows, 2)
     if document["unreadable_sources"]:
-        console.print()
-        console.print(Text("Unreadable here:", style="bold"))
-        numbered(
-            [("-", Text(line)) for line in _unreadable_lines(document["unreadable_sources"])], 2
-        )
-    stream.write(without_trailing_spaces(buffer.getvalue()))
+        heading("Unreadable here:")
+        lines = _unreadable_lines(document["unreadable_sources"])
+        _numbered(console, [("-", Text(line)) for line in lines], 2)

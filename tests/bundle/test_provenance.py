@@ -23,17 +23,10 @@ from snddiag.evidence import Evidence
 from snddiag.pipeline import diagnose
 from tests.bundle.seeded import REPO, USER, make_tree
 from tests.bundle.tars import CREATED
+from tests.site_rules import SITE_RULE
 
 SCHEMA = json.loads((REPO / "snddiag" / "report" / "schema.json").read_text())
 WHEN = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-
-SITE_RULE = """\
-id: site-always
-severity: info
-title: A site rule that always fires
-when: {fact: system.kernel_release, exists: true}
-explain: Fires on every guest whose kernel release was read.
-"""
 
 
 def _bundle(
