@@ -19,6 +19,7 @@ from snddiag.engine.paths import FACTS_BY_PATH
 from snddiag.evidence import MANIFEST_NAME, load_directory
 from tests.guests import REPO
 from tests.site_rules import SITE_RULE
+from tests.trees import write_files
 
 REPORT = REPO / "snddiag" / "report"
 SCHEMA = json.loads((REPORT / "command.schema.json").read_text())
@@ -118,10 +119,7 @@ def tree(tmp_path: Path) -> Path:
         "etc/os-release": 'ID=debian\nVERSION_ID="12"\n',
         "proc/modules": "virtio_snd 45056 0 - Live 0x0000000000000000\n",
     }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+    return write_files(root, files)
 
 
 def _bundle_member(path: Path, name: str) -> Any:

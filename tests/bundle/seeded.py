@@ -9,6 +9,7 @@ from pathlib import Path
 
 from snddiag.collect import collect
 from snddiag.evidence import Entry, Evidence, Kind, NodeInfo, Status
+from tests.trees import write_files
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -155,10 +156,7 @@ KCONFIG = f'CONFIG_SND_VIRTIO=m\nCONFIG_DEFAULT_HOSTNAME="{HOSTNAME}"\n'
 
 
 def make_tree(root: Path) -> None:
-    for rel, text in FILES.items():
-        path = root / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
+    write_files(root, FILES)
     (root / "proc" / "config.gz").write_bytes(gzip.compress(KCONFIG.encode()))
     links = {
         "sys/bus/virtio/devices/virtio0": f"../../../{PCI_DEV}/virtio0",

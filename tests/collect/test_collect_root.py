@@ -11,6 +11,7 @@ import pytest
 from snddiag.bundle.read import read_bundle
 from snddiag.cli import main
 from snddiag.evidence import Kind, load_directory
+from tests.trees import write_files
 
 MARKER = "BOOT_IMAGE=/vmlinuz-tree root=/dev/vda1 tree-only-marker"
 
@@ -25,10 +26,7 @@ def tree(tmp_path: Path) -> Path:
         "etc/os-release": 'ID=debian\nVERSION_ID="12"\n',
         "proc/modules": "virtio_snd 45056 0 - Live 0x0000000000000000\n",
     }
-    for rel, text in files.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
-    return root
+    return write_files(root, files)
 
 
 def test_bundle_holds_the_trees_files_and_nothing_of_this_machine(

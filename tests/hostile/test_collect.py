@@ -22,6 +22,7 @@ import pytest
 
 from tests.guests import REPO
 from tests.hostile.nodes import FULL, NULL, Shape, char_device, fifo, unix_socket
+from tests.trees import write_files
 
 SECRET = b"seed-host-secret-4711"
 SECONDS = 15.0
@@ -47,13 +48,13 @@ def trap_tree(base: Path, stack: ExitStack) -> tuple[Path, list[Path]]:
     secret = base / "host" / "shadow"
     secret.parent.mkdir(parents=True)
     secret.write_bytes(SECRET)
-    root = base / "tree"
-    for rel, text in {
-        "proc/sys/kernel/osrelease": "6.1.0-13-amd64\n",
-        "proc/sys/kernel/hostname": "trap-host\n",
-    }.items():
-        (root / rel).parent.mkdir(parents=True, exist_ok=True)
-        (root / rel).write_text(text)
+    root = write_files(
+        base / "tree",
+        {
+            "proc/sys/kernel/osrelease": "6.1.0-13-amd64\n",
+            "proc/sys/kernel/hostname": "trap-host\n",
+        },
+    )
     special = [
         fifo(root / "proc" / "cmdline"),
         fifo(root / "etc" / "modprobe.d" / "trap.conf"),
