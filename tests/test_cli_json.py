@@ -204,15 +204,8 @@ def test_collect_json_that_cannot_write_prints_the_error_document(
     assert str(out) in document["error"]
 
 
-@pytest.mark.parametrize(
-    ("argv", "kind"),
-    [
-        (["rules", "list", "--json"], "rule-list"),
-        (["rules", "facts", "--json"], "fact-list"),
-        (["rules", "check", "--json"], "rule-check"),
-    ],
-)
-def test_the_installed_entry_point_prints_one_document(argv: list[str], kind: str) -> None:
+def _in_a_process(*argv: str) -> tuple[subprocess.CompletedProcess[str], Any]:
+    """`python3 -m snddiag ARGV`: it succeeded, and its stdout is one valid document."""
     done = subprocess.run(
         [sys.executable, "-m", "snddiag", *argv],
         cwd=REPO,
@@ -224,6 +217,19 @@ def test_the_installed_entry_point_prints_one_document(argv: list[str], kind: st
     assert done.returncode == 0, done.stderr
     document = json.loads(done.stdout)
     jsonschema.validate(document, SCHEMA)
+    return done, document
+
+
+@pytest.mark.parametrize(
+    ("argv", "kind"),
+    [
+        (["rules", "list", "--json"], "rule-list"),
+        (["rules", "facts", "--json"], "fact-list"),
+        (["rules", "check", "--json"], "rule-check"),
+    ],
+)
+def test_the_installed_entry_point_prints_one_document(argv: list[str], kind: str) -> None:
+    _done, document = _in_a_process(*argv)
     assert document["kind"] == kind
 
 
@@ -231,17 +237,7 @@ def test_collect_json_in_a_real_process_keeps_stdout_for_the_document(
     tree: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "b.tar.gz"
-    done = subprocess.run(
-        [sys.executable, "-m", "snddiag", "--root", str(tree), "collect", "-o", str(out), "--json"],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    document = json.loads(done.stdout)
-    jsonschema.validate(document, SCHEMA)
+    done, document = _in_a_process("--root", str(tree), "collect", "-o", str(out), "--json")
     assert document["output"] == str(out)
     assert done.stderr.startswith(f"snddiag: bundle written to {out} (")
 
