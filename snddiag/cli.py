@@ -163,9 +163,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-COLLECT_ONLY = ("-o", "--output", "--dir", "--no-redact")
-
-
 def _command_word(parser: argparse.ArgumentParser, args_list: Sequence[str]) -> int | None:
     """Where the command stands in args_list (the first word that is no option or its value)."""
     takes_value = {
@@ -192,6 +189,17 @@ def _choices(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentPars
     return {}
 
 
+def _own_options(command: argparse.ArgumentParser) -> dict[str, bool]:
+    """A command's own options (not the common ones, not --help): whether each takes a value."""
+    shared = {o for a in _common_options(after_command=True)._actions for o in a.option_strings}
+    return {
+        option: action.nargs != 0
+        for action in command._actions
+        for option in action.option_strings
+        if option not in shared and option not in ("-h", "--help")
+    }
+
+
 def usage_hint(args_list: Sequence[str]) -> str | None:
     """A clearer one-line message for the usage errors argparse words unhelpfully: a collect
     option outside collect (`snddiag --output r.txt` is not `invalid choice: 'r.txt'`), and an
@@ -199,17 +207,18 @@ def usage_hint(args_list: Sequence[str]) -> str | None:
     parser = build_parser()
     where = _command_word(parser, args_list)
     command = args_list[where] if where is not None else None
+    commands = _choices(parser)
+    collect_only = _own_options(commands["collect"])
     outside = args_list if command != "collect" else args_list[:where]
     for index, word in enumerate(outside):
         option, _, value = word.partition("=")
-        if option not in COLLECT_ONLY:
+        if option not in collect_only:
             continue
-        if option == "--no-redact":
-            return "--no-redact is an option of collect: snddiag collect -o FILE --no-redact"
+        if not collect_only[option]:  # a flag: shown with the output it goes with
+            return f"{option} is an option of collect: snddiag collect -o FILE {option}"
         if not value and index + 1 < len(outside) and not outside[index + 1].startswith("-"):
             value = outside[index + 1]
         return f"{option} is an option of collect: snddiag collect {option} {value or 'FILE'}"
-    commands = _choices(parser)
     if command is not None and command not in commands:
         return f"unknown command '{command}' (commands: {', '.join(commands)})"
     if command == "rules" and where is not None:
