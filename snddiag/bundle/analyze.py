@@ -42,13 +42,17 @@ PROVENANCE = (
 @dataclass(frozen=True)
 class BundleDiagnosis:
     document: dict[str, Any]  # the report document, with its `source`: the bundle's provenance
-    recorded: dict[str, Any] | None  # the bundle's own diagnosis, made when it was collected
-    collected_by: str  # the snddiag version that collected it ('?' when not recorded)
 
     @property
     def collected_status(self) -> str | None:
+        """The verdict the bundle recorded when it was collected, if it did."""
         status = self.document["source"]["collected_status"]
         return status if isinstance(status, str) else None
+
+    @property
+    def collected_by(self) -> str:
+        """The snddiag version that collected it ('?' when not recorded)."""
+        return str(self.document["source"]["snddiag_version"] or "?")
 
 
 def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
@@ -65,11 +69,7 @@ def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiag
 def _diagnose_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
     bundle = read_bundle(path, limits)
     source = bundle_source(path, bundle.info, bundle.evidence.meta, bundle.diagnosis, rules)
-    return BundleDiagnosis(
-        document=with_source(diagnose(bundle.evidence, rules).document, source),
-        recorded=bundle.diagnosis,
-        collected_by=source["snddiag_version"] or "?",
-    )
+    return BundleDiagnosis(with_source(diagnose(bundle.evidence, rules).document, source))
 
 
 def unreadable(path: str, reason: str, code: int = ExitCode.DATA_ERR) -> dict[str, Any]:
