@@ -141,9 +141,8 @@ def collect_command(args: argparse.Namespace) -> int:
     check_directory("--root", args.root)
     if args.dir is not None:
         _check_new_directory(args.dir)
-    rules = (
-        load_rules_given(args) if args.dir is None else []
-    )  # a bad rule file stops it before collecting
+    # Loaded before collecting, so that a bad rule file stops the run at once.
+    rules = load_rules_given(args) if args.dir is None else []
     evidence = collect(args.root or Path("/"), live=args.root is None)
     if args.dir is not None:
         _save_snapshot(evidence, args.dir)
