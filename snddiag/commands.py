@@ -85,6 +85,7 @@ def print_report(document: dict[str, Any], args: argparse.Namespace, *, many: bo
 def diagnose_live(args: argparse.Namespace) -> int:
     from snddiag.collect import collect
     from snddiag.pipeline import diagnose
+    from snddiag.report.json_doc import meta_source, with_source
 
     play = _play(args)  # a usage error before any other check
     rules = load_rules_given(args)
@@ -94,7 +95,8 @@ def diagnose_live(args: argparse.Namespace) -> int:
         _refuse_snapshot(args.root)
     evidence = collect(root, live=args.root is None, play=play)
     document = diagnose(evidence, rules).document
-    return print_report(with_source(document, "live", root, evidence.meta), args)
+    source = meta_source("live", str(root), evidence.meta)
+    return print_report(with_source(document, source), args)
 
 
 def _play(args: argparse.Namespace) -> bool:
@@ -194,14 +196,6 @@ def _save_bundle(evidence: Evidence, rules: list[Rule], args: argparse.Namespace
         )
     except OutputError as err:
         raise CommandError(str(err), err.code) from err
-
-
-def with_source(
-    document: dict[str, Any], kind: str, path: Path, meta: dict[str, str]
-) -> dict[str, Any]:
-    from snddiag.report.json_doc import meta_source, with_source
-
-    return with_source(document, meta_source(kind, str(path), meta))
 
 
 def rules_command(args: argparse.Namespace) -> int:

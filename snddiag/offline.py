@@ -13,7 +13,6 @@ from snddiag.commands import (
     check_directory,
     load_rules_given,
     print_report,
-    with_source,
 )
 from snddiag.report import ExitCode
 from snddiag.report.escape import escape
@@ -40,6 +39,7 @@ def _refuse_directories(bundles: list[Path]) -> None:
 def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.evidence import EvidenceError, load_directory
     from snddiag.pipeline import diagnose
+    from snddiag.report.json_doc import meta_source, with_source
 
     if args.jsonl and args.json:
         raise CommandError(
@@ -59,9 +59,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         except EvidenceError as err:
             raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
         document = diagnose(evidence, rules).document
-        return print_report(
-            with_source(document, "snapshot", args.snapshot_root, evidence.meta), args
-        )
+        source = meta_source("snapshot", str(args.snapshot_root), evidence.meta)
+        return print_report(with_source(document, source), args)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
     if args.jsonl:
