@@ -200,14 +200,50 @@ def _own_options(command: argparse.ArgumentParser) -> dict[str, bool]:
     }
 
 
+def _did_you_mean(word: str, known: Sequence[str]) -> str:
+    import difflib
+
+    found = difflib.get_close_matches(word, list(known), n=1, cutoff=0.6)
+    return f" (did you mean '{found[0]}'?)" if found else ""
+
+
+def _unknown_option(
+    parser: argparse.ArgumentParser, command: argparse.ArgumentParser | None, words: Sequence[str]
+) -> str | None:
+    """The first option no parser in play knows, with the closest one that exists."""
+    known = {o for a in parser._actions for o in a.option_strings}
+    if command is not None:
+        known |= {o for a in command._actions for o in a.option_strings}
+    for word in words:
+        option = word.partition("=")[0]
+        if option.startswith("-") and option != "-" and option not in known:
+            return f"unknown option '{option}'" + _did_you_mean(option, sorted(known))
+    return None
+
+
 def usage_hint(args_list: Sequence[str]) -> str | None:
-    """A clearer one-line message for the usage errors argparse words unhelpfully: a collect
-    option outside collect (`snddiag --output r.txt` is not `invalid choice: 'r.txt'`), and an
-    unknown command or rules action, with the list of those that exist."""
+    """A clearer one-line message for the usage errors argparse words unhelpfully: a misspelt
+    command, action or option (with the closest that exists), a collect option outside collect
+    (`snddiag --output r.txt` is not `invalid choice: 'r.txt'`), `--play` with saved evidence,
+    and `explain` without a rule id."""
     parser = build_parser()
     where = _command_word(parser, args_list)
     command = args_list[where] if where is not None else None
     commands = _choices(parser)
+    if command == "help":
+        return "there is no 'help' command: snddiag --help, or snddiag COMMAND --help"
+    unknown = command is not None and command not in commands
+    if unknown and _did_you_mean(str(command), list(commands)):
+        return f"unknown command '{command}'{_did_you_mean(str(command), list(commands))}"
+    after = args_list[where + 1 :] if where is not None else []
+    if command is not None and "--play" in after:
+        return (
+            f"--play tests this machine's card (snddiag --play); {command} "
+            + ("reads saved evidence and " if command == "analyze" else "")
+            + "never plays"
+        )
+    if command == "explain" and not [w for w in after if not w.startswith("-")]:
+        return "explain needs a rule id: snddiag rules list shows them"
     collect_only = _own_options(commands["collect"])
     outside = args_list if command != "collect" else args_list[:where]
     for index, word in enumerate(outside):
@@ -219,15 +255,19 @@ def usage_hint(args_list: Sequence[str]) -> str | None:
         if not value and index + 1 < len(outside) and not outside[index + 1].startswith("-"):
             value = outside[index + 1]
         return f"{option} is an option of collect: snddiag collect {option} {value or 'FILE'}"
-    if command is not None and command not in commands:
+    if unknown:
         return f"unknown command '{command}' (commands: {', '.join(commands)})"
-    if command == "rules" and where is not None:
-        actions = _choices(commands["rules"])
-        after = args_list[where + 1 :]
+    sub = commands.get(command or "")
+    if command == "rules" and sub is not None:
+        actions = _choices(sub)
         action = next((w for w in after if not w.startswith("-")), None)
         if action is not None and action not in actions:
-            return f"unknown rules action '{action}' (actions: {', '.join(actions)})"
-    return None
+            close = _did_you_mean(action, list(actions))
+            return f"unknown rules action '{action}'" + (
+                close or f" (actions: {', '.join(actions)})"
+            )
+        sub = actions.get(action or "")
+    return _unknown_option(parser, sub, args_list)
 
 
 def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
@@ -249,7 +289,7 @@ def _fail(message: str, code: int, as_json: bool) -> int:
     """Report snddiag's own failure: one line on stderr, and with --json a document on stdout."""
     _say(message)
     if as_json and code >= ExitCode.USAGE:
-        from snddiag.report.json_doc import render_error_json
+        from snddiag.report import render_error_json
 
         with contextlib.suppress(OSError):
             sys.stdout.write(render_error_json(message, code))
@@ -288,12 +328,16 @@ def _run(args_list: list[str]) -> int:
         code = _fail(str(err).removeprefix("snddiag").lstrip(": "), ExitCode.USAGE, as_json)
         _say("try 'snddiag --help'")
         return code
-    from snddiag import commands
-
+    try:
+        from snddiag import commands
+    except ImportError as err:
+        return _missing_library(err, args)
     try:
         code = commands.dispatch(args)
         sys.stdout.flush()
         return code
+    except ImportError as err:
+        return _missing_library(err, args)
     except commands.CommandError as err:
         return _fail(str(err), err.code, args.json)
     except BrokenPipeError:
@@ -306,13 +350,30 @@ def _run(args_list: list[str]) -> int:
         where = f" {err.filename}" if err.filename else " the output"
         return _fail(f"I/O error on{where}: {err.strerror or err}", ExitCode.IO_ERROR, args.json)
     except Exception as err:
-        if args.debug:
-            raise
-        return _fail(
-            f"internal error: {err!r} (a bug in snddiag; run with --debug for the traceback)",
-            ExitCode.SOFTWARE,
-            args.json,
-        )
+        return _internal_error(err, args)
+
+
+def _internal_error(err: Exception, args: argparse.Namespace) -> int:
+    if args.debug:
+        raise err
+    return _fail(
+        f"internal error: {err!r} (a bug in snddiag; run with --debug for the traceback)",
+        ExitCode.SOFTWARE,
+        args.json,
+    )
+
+
+def _missing_library(err: ImportError, args: argparse.Namespace) -> int:
+    """A library of snddiag's that is not installed is the user's to install (exit 69); any
+    other import failure is a bug."""
+    from snddiag.needs import install_hint, missing_library
+
+    lib = missing_library(err)
+    if lib is None:
+        return _internal_error(err, args)
+    # The JSON document needs no rich: say so where that is what is missing.
+    without = "snddiag --json works without it" if lib.module == "rich" and not args.json else ""
+    return _fail(install_hint(lib, without=without), ExitCode.MISSING_LIBRARY, args.json)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -211,7 +211,7 @@ def rules_command(args: argparse.Namespace) -> int:
         sys.stdout.write(render_rule_list(rules))
     else:
         for rule in rules:
-            print(f"{rule.rule_id:32} {rule.severity.value:8} {escape(rule.title)}")
+            print(f"{rule.rule_id:32} {rule.severity.value:8} {rule.layer:10} {escape(rule.title)}")
     return ExitCode.OK
 
 

@@ -6,4 +6,5 @@ severity: info
 title: A site rule that always fires
 when: {fact: system.kernel_release, exists: true}
 explain: Fires on every guest whose kernel release was read.
+layer: host
 """

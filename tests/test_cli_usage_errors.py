@@ -105,6 +105,25 @@ def test_a_rules_dir_that_is_a_file_is_not_a_directory(
         (["r.txt"], f"unknown command 'r.txt' {COMMANDS}"),
         (["--rules", "d", "r.txt"], f"unknown command 'r.txt' {COMMANDS}"),
         (["rules", "show"], "unknown rules action 'show' (actions: list, check, facts)"),
+        # Misspellings a newcomer makes, with the closest that exists.
+        (["analyse"], "unknown command 'analyse' (did you mean 'analyze'?)"),
+        (["colect", "-o", "X"], "unknown command 'colect' (did you mean 'collect'?)"),
+        (["help"], "there is no 'help' command: snddiag --help, or snddiag COMMAND --help"),
+        (["rules", "lst"], "unknown rules action 'lst' (did you mean 'list'?)"),
+        (["--josn"], "unknown option '--josn' (did you mean '--json'?)"),
+        (["analyze", "--josn"], "unknown option '--josn' (did you mean '--json'?)"),
+        (["rules", "list", "--jsno"], "unknown option '--jsno' (did you mean '--json'?)"),
+        (
+            ["collect", "-o", "x", "--no-redcat"],
+            "unknown option '--no-redcat' (did you mean '--no-redact'?)",
+        ),
+        (["explain"], "explain needs a rule id: snddiag rules list shows them"),
+        (["explain", "--json"], "explain needs a rule id: snddiag rules list shows them"),
+        (
+            ["analyze", "b.tar.gz", "--play"],
+            "--play tests this machine's card (snddiag --play); "
+            "analyze reads saved evidence and never plays",
+        ),
     ],
 )
 def test_misplaced_options_and_unknown_commands_say_what_to_type(

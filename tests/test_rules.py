@@ -9,13 +9,14 @@ import yaml
 
 from snddiag.engine import Diagnosis, run_rules
 from snddiag.engine.load import Rule, Severity, load_rules
+from snddiag.evidence import Evidence
 from snddiag.facts import build_facts
 from tests.guests import REPO, captured_guests, guest_evidence
 
 RULES_DIR = REPO / "rules"
 RULES = load_rules([RULES_DIR])
 BY_ID = {r.rule_id: r for r in RULES}
-CASE_KEYS = {"guest", "fires", "checked", "drop", "title"}
+CASE_KEYS = {"guest", "fires", "checked", "drop", "title", "after"}
 
 
 def _cases() -> list[tuple[str, int, dict[str, Any]]]:
@@ -30,9 +31,12 @@ def _cases() -> list[tuple[str, int, dict[str, Any]]]:
 CASES = _cases()
 
 
+def _evidence(case: dict[str, Any]) -> Evidence:
+    return guest_evidence(case["guest"]).without(case.get("drop", ()))
+
+
 def _diagnosis(rule: Rule, case: dict[str, Any]) -> Diagnosis:
-    evidence = guest_evidence(case["guest"]).without(case.get("drop", ()))
-    return run_rules([rule], build_facts(evidence))
+    return run_rules([rule], build_facts(_evidence(case)))
 
 
 def _outcome(diagnosis: Diagnosis) -> bool | None:
@@ -54,6 +58,12 @@ def test_rule_case(rule_id: str, number: int, case: dict[str, Any]) -> None:
     else:
         assert outcome is not None, f"{rule_id} could not be checked on {case}"
         assert outcome is case["fires"], f"{rule_id} on {case}: fired={outcome}"
+    if "after" in case:
+        # The rule fires, and with the rule that makes it moot beside it, follows that one.
+        assert case.get("fires") is True, f"{rule_id} case {number}: 'after' needs fires: true"
+        both = run_rules([rule, BY_ID[case["after"]]], build_facts(_evidence(case)))
+        order = [(f.rule.rule_id, f.moot_because) for f in both.findings]
+        assert order == [(case["after"], None), (rule_id, case["after"])], order
     if "title" in case:
         # The title as the report prints it: filled in by the engine, for a finding or a rule
         # that could not be checked.

@@ -11,6 +11,7 @@ from typing import Any, cast
 import yaml
 
 from snddiag.engine.model import (
+    LAYERS,
     AllOf,
     AnyOf,
     Condition,
@@ -29,8 +30,8 @@ from snddiag.engine.values import fact_kind
 
 # The rule model lives in engine/model.py; loading is here, and so is what callers import.
 __all__ = [
-    "AllOf", "AnyOf", "Condition", "Leaf", "NotOf", "Quote", "Rule", "RuleFileError", "Severity",
-    "Step", "check_rules", "default_rule_dirs", "load_rule", "load_rules", "rule_files",
+    "LAYERS", "AllOf", "AnyOf", "Condition", "Leaf", "NotOf", "Quote", "Rule", "RuleFileError",
+    "Severity", "Step", "check_rules", "default_rule_dirs", "load_rule", "load_rules", "rule_files",
 ]  # fmt: skip
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -42,8 +43,11 @@ PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 SIDES = ("guest", "host")
 STEP_FILTERS = ("distro", "arch", "vmm", "flavour")
 RULE_KEYS = frozenset(
-    {"id", "severity", "title", "when", "explain", "evidence", "remediation", "references"}
-)
+    {
+        "id", "severity", "layer", "title", "when", "moot_if", "explain", "evidence",
+        "remediation", "references",
+    }
+)  # fmt: skip
 
 
 # libyaml's parser, where PyYAML was built with it, reads the rules several times faster than
@@ -252,8 +256,25 @@ class _Checker:
             severity = Severity(severity_text)
         except ValueError:
             raise self.fail(doc, "'severity' must be error, warning or info", "severity") from None
+        layer = doc.get("layer")
+        if layer not in LAYERS:
+            shown = f"'{layer}'" if isinstance(layer, str) else "missing"
+            hint = _closest_of(layer, LAYERS) if isinstance(layer, str) else ""
+            raise self.fail(
+                doc,
+                f"'layer' is {shown}: it must be one of {', '.join(LAYERS)}"
+                + (f" (did you mean '{hint}'?)" if hint else ""),
+                "layer",
+            )
         if "when" not in doc:
             raise self.fail(doc, "a rule needs 'when'")
+        moot_if = doc.get("moot_if", [])
+        if not isinstance(moot_if, list) or not all(
+            isinstance(m, str) and RULE_ID.match(m) for m in moot_if
+        ):
+            raise self.fail(doc, "'moot_if' must be a list of rule ids", "moot_if")
+        if rule_id in moot_if:
+            raise self.fail(doc, "a rule cannot be made moot by itself", "moot_if")
         evidence = doc.get("evidence", [])
         remediation = doc.get("remediation", [])
         references = doc.get("references", [])
@@ -267,6 +288,7 @@ class _Checker:
         return Rule(
             rule_id=rule_id,
             severity=severity,
+            layer=str(layer),
             title=self.text(doc, "title"),
             when=self.condition(doc["when"]),
             explain=self.text(doc, "explain"),
@@ -275,13 +297,19 @@ class _Checker:
             references=tuple(references),
             path=self.path,
             line=doc.line,
+            moot_if=tuple(moot_if),
+            moot_if_line=doc.key_lines.get("moot_if", doc.line),
         )
 
 
 def _closest(fact: str) -> str:
+    return _closest_of(fact, KNOWN_PATHS)
+
+
+def _closest_of(word: str, known: Iterable[str]) -> str:
     import difflib
 
-    found = difflib.get_close_matches(fact, sorted(KNOWN_PATHS), n=1)
+    found = difflib.get_close_matches(word, sorted(known), n=1)
     return found[0] if found else ""
 
 
@@ -366,17 +394,69 @@ def _directory(directory: Path) -> Iterator[Rule | RuleFileError]:
         yield rule
 
 
-def load_rules(dirs: Iterable[Path]) -> list[Rule]:
-    """Every rule of every directory; a later directory's rule replaces one with the same id."""
+def _moot_problems(by_id: dict[str, Rule]) -> Iterator[RuleFileError]:
+    """`moot_if` names rules of the set, at the rule's own layer or an earlier one (what makes
+    a finding moot stands before it on the way a sound travels), without a cycle."""
+    for rule in by_id.values():
+        for other_id in rule.moot_if:
+            other = by_id.get(other_id)
+            if other is None:
+                hint = _closest_of(other_id, by_id)
+                yield RuleFileError(
+                    rule.path,
+                    rule.moot_if_line,
+                    f"moot_if names no rule '{other_id}'"
+                    + (f" (did you mean '{hint}'?)" if hint else ""),
+                )
+            elif other.layer_rank > rule.layer_rank:
+                yield RuleFileError(
+                    rule.path,
+                    rule.moot_if_line,
+                    f"moot_if names '{other_id}' at layer {other.layer}, after this rule's "
+                    f"layer {rule.layer}: only an earlier blocker makes a finding moot",
+                )
+    for rule in by_id.values():
+        if _moot_cycle(rule, by_id):
+            yield RuleFileError(
+                rule.path, rule.moot_if_line, f"moot_if makes a cycle back to '{rule.rule_id}'"
+            )
+
+
+def _moot_cycle(start: Rule, by_id: dict[str, Rule]) -> bool:
+    seen: set[str] = set()
+    todo = list(start.moot_if)
+    while todo:
+        rule_id = todo.pop()
+        if rule_id == start.rule_id:
+            return True
+        if rule_id in seen or rule_id not in by_id:
+            continue
+        seen.add(rule_id)
+        todo.extend(by_id[rule_id].moot_if)
+    return False
+
+
+def _merged(dirs: Iterable[Path]) -> tuple[dict[str, Rule], list[RuleFileError]]:
     by_id: dict[str, Rule] = {}
+    problems: list[RuleFileError] = []
     for directory in dirs:
         for item in _directory(directory):
             if isinstance(item, RuleFileError):
-                raise item
-            by_id[item.rule_id] = item
+                problems.append(item)
+            else:
+                by_id[item.rule_id] = item
+    return by_id, problems
+
+
+def load_rules(dirs: Iterable[Path]) -> list[Rule]:
+    """Every rule of every directory; a later directory's rule replaces one with the same id."""
+    by_id, problems = _merged(dirs)
+    for problem in problems + list(_moot_problems(by_id)):
+        raise problem
     return sorted(by_id.values(), key=lambda r: r.rule_id)
 
 
 def check_rules(dirs: Iterable[Path]) -> list[RuleFileError]:
     """Every problem `load_rules` would stop at, not only the first."""
-    return [item for d in dirs for item in _directory(d) if isinstance(item, RuleFileError)]
+    by_id, problems = _merged(dirs)
+    return problems + list(_moot_problems(by_id))

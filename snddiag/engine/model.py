@@ -19,6 +19,11 @@ class Severity(str, Enum):
         return {"error": 0, "warning": 1, "info": 2}[self.value]
 
 
+# Where a rule's judgement sits on the way a sound travels, in that order: a finding at an earlier
+# layer blocks everything after it, so the report reads from the first layer to the last.
+LAYERS = ("host", "device", "transport", "kernel", "driver", "card", "session", "data-path")
+
+
 class RuleFileError(Exception):
     """`file:line: message`, or `file: message` for a whole file or directory (line None)."""
 
@@ -74,6 +79,7 @@ class Step:
 class Rule:
     rule_id: str
     severity: Severity
+    layer: str  # one of LAYERS
     title: str
     when: Condition
     explain: str
@@ -82,3 +88,10 @@ class Rule:
     references: tuple[str, ...]
     path: Path
     line: int
+    # Rules whose finding makes this one moot until it is fixed (checked to exist at load).
+    moot_if: tuple[str, ...] = ()
+    moot_if_line: int = 0
+
+    @property
+    def layer_rank(self) -> int:
+        return LAYERS.index(self.layer)

@@ -28,7 +28,10 @@ from snddiag.facts.kernel import Kernel, build_kernel, read_kernel_config, read_
 from snddiag.facts.probe import Probe, ProbeCause, build_probe
 from snddiag.facts.system import Host, System, build_host, build_system
 
-__all__ = ["FACT_SOURCES", "DataPathCause", "Facts", "ProbeCause", "build_facts", "sources_for"]
+__all__ = [
+    "FACT_SOURCES", "DataPathCause", "Facts", "ProbeCause", "build_facts", "does_not_apply",
+    "expected_failure", "sources_for",
+]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,33 @@ FACT_SOURCES: dict[str, tuple[str, ...]] = {
     **alsa.SOURCES,
     **data_path.SOURCES,
 }
+
+
+# Facts that cannot exist on some systems, and why: None there is not "could not be read".
+_NEEDS_SOUND = ("alsa.", "data_path.")
+
+
+def does_not_apply(path: str, facts: Facts) -> str | None:
+    """Why the fact `path` has no value on this system whatever snddiag could read (a kernel
+    without sound has no ALSA), or None when its value is simply unknown."""
+    if facts.kernel.sound_supported is False and path.startswith(_NEEDS_SOUND):
+        return "this kernel has no sound support"
+    return None
+
+
+_NEEDS_MODULES = ("cmd/lsmod", "proc/modules", "cmd/modinfo-")
+_NEEDS_SOUND_SOURCES = ("proc/asound", "dev/snd")
+
+
+def expected_failure(key: str, facts: Facts) -> bool:
+    """Whether a source failing here is what this system is expected to do: `lsmod` on a kernel
+    without modules, modinfo of a driver the kernel does not have, ALSA on a kernel without
+    sound. Those are no reading problem."""
+    if facts.kernel.modules_supported is False and key.startswith(_NEEDS_MODULES):
+        return True
+    if facts.driver.in_kernel is False and key.startswith("cmd/modinfo-"):
+        return True
+    return facts.kernel.sound_supported is False and key.startswith(_NEEDS_SOUND_SOURCES)
 
 
 def sources_for(path: str) -> tuple[str, ...]:

@@ -248,6 +248,13 @@ def build_driver(
     builtin = _builtin(index, option)
     installed = _installed(index, builtin)
     loaded = _loaded(evidence, builtin)
+    if builtin is False and config is not None and config.get("CONFIG_MODULES") != "y":
+        # A kernel that loads no module and has no virtio_snd built in has none installed or
+        # loaded; there is no module list to read, and none is needed to know.
+        installed = False if installed is None else installed
+        loaded = False if loaded is None else loaded
+    elif option == "n" and installed is None:
+        installed = False
     blacklist: list[str] = []
     params: dict[str, str] = {}
     _modprobe_settings(evidence, blacklist, params)

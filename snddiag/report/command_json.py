@@ -32,7 +32,13 @@ def render_command(kind: str, fields: dict[str, Any]) -> str:
 def render_rule_list(rules: Sequence[Rule]) -> str:
     """`rules list --json`: the rules in force, sorted by id."""
     listing = [
-        {"rule": r.rule_id, "severity": r.severity.value, "title": r.title, "file": str(r.path)}
+        {
+            "rule": r.rule_id,
+            "severity": r.severity.value,
+            "layer": r.layer,
+            "title": r.title,
+            "file": str(r.path),
+        }
         for r in rules
     ]
     return render_command("rule-list", {"rules": listing})

@@ -39,13 +39,15 @@ def rule_data(rule: Rule) -> dict[str, Any]:
     return {
         "rule": rule.rule_id,
         "severity": rule.severity.value,
+        "layer": rule.layer,
+        "moot_if": list(rule.moot_if),
         "title": rule.title,
         "file": str(rule.path),
         "explain": rule.explain,
         "remediation": [
             {
                 "side": step.side,
-                "tool": step.tool,
+                "tool": step.tool or None,
                 "step": step.text,
                 "when": {key: list(values) for key, values in step.filters},
             }
@@ -72,10 +74,13 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
     with page(stream, color=color) as console:
         head = Text(f"{rule.rule_id} (")
         head.append(rule.severity.value, style=SEVERITY_STYLE[rule.severity.value])
-        head.append("): ")
+        head.append(f", {rule.layer}): ")
         print_hanging(console, Text(escape(rule.title)), label=head)
         # One line whatever its length: a path is copied, never wrapped.
         console.print(Text(f"file: {escape(str(rule.path))}", style="dim"), soft_wrap=True)
+        if rule.moot_if:
+            waits = escape(", ".join(rule.moot_if))
+            print_hanging(console, Text(f"comes after: {waits} (when that fired too)", style="dim"))
         console.print()
         print_hanging(console, Text(escape(rule.explain, newlines=True)))
         if rule.remediation:

@@ -9,7 +9,7 @@ from typing import Any
 from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
 from snddiag.evidence import Evidence, Status
-from snddiag.facts import Facts
+from snddiag.facts import Facts, expected_failure
 from snddiag.facts.data_path import Stream
 from snddiag.report import verdict
 
@@ -21,6 +21,8 @@ def _finding(finding: Finding) -> dict[str, Any]:
     return {
         "rule": rule.rule_id,
         "severity": rule.severity.value,
+        "layer": rule.layer,
+        "moot_because": finding.moot_because,
         "title": finding.title,
         "explain": finding.explain,
         "evidence": list(finding.evidence),
@@ -147,14 +149,15 @@ def _data_path(facts: Facts) -> dict[str, Any] | None:
     }
 
 
-def _unreadable(evidence: Evidence) -> list[dict[str, str]]:
+def _unreadable(evidence: Evidence, facts: Facts) -> list[dict[str, str]]:
     """Sources that exist on a normal system but could not be read or run here (a missing
-    library or command is said too: busybox has no modinfo, a guest may lack libudev)."""
+    library or command is said too: busybox has no modinfo, a guest may lack libudev); not
+    those this system is expected to fail (`lsmod` on a kernel without modules)."""
     failed = (Status.DENIED, Status.TIMEOUT, Status.FAILED, Status.NOT_FOUND)
     return [
         {"source": e.key, "status": e.status.value, "error": _last_line(e.stderr)}
         for e in evidence
-        if e.status in failed
+        if e.status in failed and not expected_failure(e.key, facts)
     ]
 
 
@@ -189,10 +192,15 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
             for i in facts.inventory
         ],
         "data_path": _data_path(facts),
+        "root_cause": diagnosis.root_cause,
         "findings": [_finding(f) for f in diagnosis.findings],
         "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
+        "does_not_apply": [
+            {"rule": d.rule.rule_id, "title": d.title, "reason": d.reason}
+            for d in diagnosis.does_not_apply
+        ],
         "rules_evaluated": diagnosis.rules_evaluated,
-        "unreadable_sources": _unreadable(evidence),
+        "unreadable_sources": _unreadable(evidence, facts),
     }
 
 
@@ -258,19 +266,3 @@ def with_source(document: dict[str, Any], source: dict[str, Any]) -> dict[str, A
 
 def render_json(document: dict[str, Any]) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
-
-
-ERROR_SCHEMA_VERSION = 1
-
-
-def render_error_json(message: str, exit_code: int) -> str:
-    """The document of a run that failed (error.schema.json): scripts reading stdout get a
-    status they can test rather than nothing."""
-    document = {
-        "schema_version": ERROR_SCHEMA_VERSION,
-        "tool": {"name": "snddiag", "version": __version__},
-        "status": "failed",
-        "exit_code": int(exit_code),
-        "error": message,
-    }
-    return json.dumps(document, indent=2) + "\n"

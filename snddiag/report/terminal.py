@@ -1,4 +1,5 @@
-"""The report for people: verdict first, then findings by severity, then what was not checked.
+"""The report for people: verdict first, then the findings from the root cause on (each one
+followed, indented, by those that only matter once it is fixed), then what was not checked.
 
 Every string from the system or a rule file enters rich as `Text`, never as markup.
 """
@@ -138,10 +139,31 @@ def render_terminal(
         for said in _provenance(document.get("source")):
             print_hanging(console, Text(said, style="dim"))
         console.print(Text(_summary(document), style="dim"))
-        for number, finding in enumerate(document["findings"], start=1):
-            console.print()
-            _print_finding(console, number, finding, dot)
+        _print_findings(console, document, dot)
         _print_sections(console, document)
+
+
+def _print_findings(console: Console, document: dict[str, Any], dot: str) -> None:
+    from rich.text import Text
+
+    findings = document["findings"]
+    numbers: dict[str, int] = {}
+    depth: dict[str, int] = {}
+    for number, finding in enumerate(findings, start=1):
+        numbers[finding["rule"]] = number
+        after = finding["moot_because"]
+        depth[finding["rule"]] = depth.get(after, -1) + 1 if after else 0
+        indent = _INDENT * depth[finding["rule"]]
+        note = None
+        if finding["rule"] == document["root_cause"] and len(findings) > 1:
+            note = Text("Root cause: fix this first.", style="bold")
+        elif after:
+            note = Text(
+                f"Comes after {numbers[after]} [{after}]: fix that first, then check this again.",
+                style="bold",
+            )
+        console.print()
+        _print_finding(console, number, finding, dot, indent, note)
 
 
 def _numbered(console: Console, rows: list[tuple[str, Text]], indent: int) -> None:
@@ -152,7 +174,14 @@ def _numbered(console: Console, rows: list[tuple[str, Text]], indent: int) -> No
         print_hanging(console, text, indent=indent, label=Text(f"{label} ", style="dim"))
 
 
-def _print_finding(console: Console, number: int, finding: dict[str, Any], dot: str) -> None:
+def _print_finding(
+    console: Console,
+    number: int,
+    finding: dict[str, Any],
+    dot: str,
+    base: int = 0,
+    note: Text | None = None,
+) -> None:
     from rich.text import Text
 
     head = Text(f"{number}. ")
@@ -162,14 +191,16 @@ def _print_finding(console: Console, number: int, finding: dict[str, Any], dot: 
     # so it is never split, and moves to the next line whole when it does not fit.
     title = Text(f"{finding['title']} ")
     title.append(f"[{finding['rule']}]", style="dim")
-    print_hanging(console, title, label=head)
-    print_hanging(console, Text(finding["explain"]), indent=_INDENT)
+    print_hanging(console, title, indent=base, label=head)
+    if note is not None:
+        print_hanging(console, note, indent=base + _INDENT)
+    print_hanging(console, Text(finding["explain"]), indent=base + _INDENT)
     if finding["evidence"]:
-        print_hanging(console, Text("Evidence:", style="bold"), indent=_INDENT)
+        print_hanging(console, Text("Evidence:", style="bold"), indent=base + _INDENT)
         quoted = [(">", Text(line, style="cyan")) for line in finding["evidence"]]
-        _numbered(console, quoted, 5)
+        _numbered(console, quoted, base + 5)
     if finding["remediation"]:
-        print_hanging(console, Text("What to do:", style="bold"), indent=_INDENT)
+        print_hanging(console, Text("What to do:", style="bold"), indent=base + _INDENT)
         steps = []
         for step_no, step in enumerate(finding["remediation"], start=1):
             # The step is the point of the report: its text in the normal style, only the
@@ -179,9 +210,11 @@ def _print_finding(console: Console, number: int, finding: dict[str, Any], dot: 
             text.append(label, style="dim")
             text.append(f" {step['step']}")
             steps.append((f"{step_no}.", text))
-        _numbered(console, steps, 5)
+        _numbered(console, steps, base + 5)
     for reference in finding["references"]:
-        print_hanging(console, Text(reference), indent=_INDENT, label=Text("See: ", style="dim"))
+        print_hanging(
+            console, Text(reference), indent=base + _INDENT, label=Text("See: ", style="dim")
+        )
 
 
 def _print_sections(console: Console, document: dict[str, Any]) -> None:
@@ -198,6 +231,13 @@ def _print_sections(console: Console, document: dict[str, Any]) -> None:
         for item in document["not_checked"]:
             missing = ", ".join(item["missing_sources"]) or ", ".join(item["unknown_facts"])
             rows.append(("-", Text(f"{item['title']} [{item['rule']}]: needs {missing}")))
+        _numbered(console, rows, 2)
+    if document["does_not_apply"]:
+        heading("Does not apply here:")
+        rows = [
+            ("-", Text(f"{item['title']} [{item['rule']}]: {item['reason']}"))
+            for item in document["does_not_apply"]
+        ]
         _numbered(console, rows, 2)
     if document.get("data_path"):
         heading("Data path (--play):")

@@ -12,6 +12,7 @@ from tests.guests import REPO
 GOOD = """\
 id: {id}
 severity: warning
+layer: driver
 title: A test rule
 when:
   all:
@@ -41,16 +42,21 @@ def test_good_rule_loads(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("old", "new", "line", "message"),
     [
-        ("virtio.snd.present", "virtio.snd.presnet", 6, "unknown fact 'virtio.snd.presnet'"),
-        ("eq: true", "equals: true", 6, "exactly one operator"),
+        ("virtio.snd.present", "virtio.snd.presnet", 7, "unknown fact 'virtio.snd.presnet'"),
+        ("eq: true", "equals: true", 7, "exactly one operator"),
         ("severity: warning", "severity: fatal", 2, "'severity' must be"),
-        ("side: guest", "side: vm", 9, "'side' must be one of"),
+        ("side: guest", "side: vm", 10, "'side' must be one of"),
         ("id: a-rule", "id: Another_Rule", 1, "kebab-case"),
         ("id: a-rule", "id: other-rule", 1, "file name"),
-        ("title: A test rule", "title: A test ${kernel.lgo}", 3, "unknown fact 'kernel.lgo'"),
-        ("explain: Because.", "explain: Because.\nexplain: Twice.", 8, "duplicate key"),
-        ("  all:", "  all: [", 6, "YAML"),
-        ("eq: true", "matches: '('", 6, "bad regular expression"),
+        ("title: A test rule", "title: A test ${kernel.lgo}", 4, "unknown fact 'kernel.lgo'"),
+        ("explain: Because.", "explain: Because.\nexplain: Twice.", 9, "duplicate key"),
+        ("  all:", "  all: [", 7, "YAML"),
+        ("eq: true", "matches: '('", 7, "bad regular expression"),
+        ("layer: driver", "layer: drivr", 3, "did you mean 'driver'"),
+        ("layer: driver", "layer: [driver]", 3, "it must be one of host, device, transport"),
+        ("layer: driver\n", "", 1, "'layer' is missing"),
+        ("title: A test rule", "title: A test rule\nmoot_if: a-rule", 5, "list of rule ids"),
+        ("title: A test rule", "title: A test rule\nmoot_if: [a-rule]", 5, "by itself"),
     ],
 )
 def test_broken_rule_names_file_and_line(
@@ -102,3 +108,47 @@ def test_duplicate_ids_in_one_directory_are_an_error(tmp_path: Path) -> None:
     _write(tmp_path / "x", GOOD.format(id="a-rule"))
     with pytest.raises(RuleFileError, match="duplicate rule id"):
         load_rules([tmp_path])
+
+
+def _moot_rule(rule_id: str, layer: str, moot_if: str) -> str:
+    return (
+        GOOD.format(id=rule_id)
+        .replace("layer: driver", f"layer: {layer}")
+        .replace("title: A test rule", f"title: A test rule\nmoot_if: {moot_if}")
+    )
+
+
+@pytest.mark.parametrize(
+    ("layer", "moot_if", "message"),
+    [
+        ("driver", "[no-virtio-sound-devcie]", "names no rule 'no-virtio-sound-devcie' (did you "
+         "mean 'no-virtio-sound-device'?)"),
+        ("host", "[no-virtio-sound-device]", "at layer device, after this rule's layer host"),
+    ],
+)  # fmt: skip
+def test_moot_if_names_an_earlier_rule_of_the_set(
+    tmp_path: Path, layer: str, moot_if: str, message: str
+) -> None:
+    path = _write(tmp_path, _moot_rule("a-rule", layer, moot_if))
+    with pytest.raises(RuleFileError) as caught:
+        load_rules([REPO / "rules", tmp_path])
+    assert str(caught.value).startswith(f"{path}:5: moot_if ")
+    assert message in str(caught.value)
+    assert [str(p) for p in check_rules([REPO / "rules", tmp_path])] == [str(caught.value)]
+
+
+def test_moot_if_may_not_make_a_cycle(tmp_path: Path) -> None:
+    _write(tmp_path, _moot_rule("a-rule", "driver", "[b-rule]"))
+    _write(tmp_path, _moot_rule("b-rule", "driver", "[a-rule]"), "b-rule.yaml")
+    problems = check_rules([tmp_path])
+    assert [p.message for p in problems] == [
+        "moot_if makes a cycle back to 'a-rule'",
+        "moot_if makes a cycle back to 'b-rule'",
+    ]
+
+
+def test_a_site_rule_may_wait_for_a_shipped_one(tmp_path: Path) -> None:
+    _write(tmp_path, _moot_rule("a-rule", "driver", "[no-virtio-sound-device]"))
+    rules = {r.rule_id: r for r in load_rules([REPO / "rules", tmp_path])}
+    assert rules["a-rule"].moot_if == ("no-virtio-sound-device",)
+    assert rules["a-rule"].layer == "driver"

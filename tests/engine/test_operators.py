@@ -22,6 +22,7 @@ from tests.guests import REPO, guest_evidence
 RULE = """\
 id: a-rule
 severity: info
+layer: host
 title: A test rule
 when:
   all:
@@ -60,9 +61,9 @@ def test_operand_that_does_not_suit_is_a_file_and_line_error(
 ) -> None:
     with pytest.raises(RuleFileError) as caught:
         _load(tmp_path, fact, op, operand)
-    assert caught.value.line == 6
+    assert caught.value.line == 7
     assert message in caught.value.message
-    assert str(caught.value).startswith(f"{tmp_path / 'a-rule.yaml'}:6: '{op}' on {fact} (")
+    assert str(caught.value).startswith(f"{tmp_path / 'a-rule.yaml'}:7: '{op}' on {fact} (")
 
 
 @pytest.mark.parametrize(
@@ -229,7 +230,7 @@ def test_rules_check_and_a_diagnosis_refuse_a_bad_operand_alike(
 
     path = tmp_path / "a-rule.yaml"
     path.write_text(RULE.format(fact="system.kernel_release", op="contains", operand="5"))
-    expected = f"{path}:6: 'contains' on system.kernel_release (text): needs a string\n"
+    expected = f"{path}:7: 'contains' on system.kernel_release (text): needs a string\n"
     assert main(["rules", "check", "--rules", str(tmp_path)]) == 65
     assert capsys.readouterr().err.startswith(expected)
     guest = REPO / "tests" / "fixtures" / "guests" / "healthy-pci"

@@ -45,6 +45,7 @@ def test_exit_codes_are_the_documented_ones() -> None:
         "INCOMPLETE": 3,
         "USAGE": 64,
         "DATA_ERR": 65,
+        "MISSING_LIBRARY": 69,
         "SOFTWARE": 70,
         "CANNOT_CREATE": 73,
         "IO_ERROR": 74,
@@ -212,3 +213,43 @@ def test_ctrl_c_during_many_bundles_is_one_line_from_the_parent(tmp_path: Path) 
         assert out.startswith(b"snddiag: 120 bundles")
         return
     assert (process.returncode, err, out) == (130, b"snddiag: interrupted\n", b"")
+
+
+def _without(tmp_path: Path, module: str) -> dict[str, str]:
+    """An environment whose Python finds `module` missing, as on a system without it."""
+    shadow = tmp_path / "shadow" / module
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text(
+        f"raise ModuleNotFoundError({f'No module named {module!r}'!r}, name={module!r})\n"
+    )
+    return {**os.environ, "PYTHONPATH": f"{shadow.parent}{os.pathsep}{REPO}"}
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_missing_pyyaml_names_the_package_and_exits_69(tmp_path: Path, as_json: bool) -> None:
+    args = ["analyze", "--root", str(GUESTS / "healthy-pci")] + (["--json"] if as_json else [])
+    done = _snddiag(args, env=_without(tmp_path, "yaml"), text=True)
+    assert done.returncode == 69, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.startswith("snddiag: the Python library PyYAML (module yaml) is not")
+    for command in ("apt install python3-yaml", "dnf install python3-pyyaml", "apk add py3-yaml"):
+        assert command in done.stderr
+    if as_json:
+        document = json.loads(done.stdout)
+        jsonschema.validate(document, ERROR_SCHEMA)
+        assert (document["status"], document["exit_code"]) == ("failed", 69)
+    else:
+        assert done.stdout == ""
+
+
+def test_without_rich_the_json_report_still_runs(tmp_path: Path) -> None:
+    env = _without(tmp_path, "rich")
+    plain = _snddiag(["analyze", "--root", str(GUESTS / "healthy-pci")], env=env, text=True)
+    assert plain.returncode == 69
+    assert "snddiag --json works without it" in plain.stderr
+    assert "apt install python3-rich" in plain.stderr
+    as_json = _snddiag(
+        ["analyze", "--root", str(GUESTS / "healthy-pci"), "--json"], env=env, text=True
+    )
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout)["status"] == "ok"

@@ -11,7 +11,7 @@ import pytest
 from snddiag.cli import main
 from tests.guests import GUESTS
 
-RULE = "id: {id}\nseverity: info\ntitle: t\nexplain: e\nwhen: {when}\n"
+RULE = "id: {id}\nseverity: info\ntitle: t\nexplain: e\nwhen: {when}\nlayer: host\n"
 
 
 def _check_and_run(directory: Path, capsys: pytest.CaptureFixture[str]) -> tuple[list[str], str]:
@@ -52,7 +52,7 @@ def test_an_alias_is_refused_on_its_line(
     )
     checked, stopped = _check_and_run(tmp_path, capsys)
     assert checked == [stopped]
-    assert stopped.startswith(f"{tmp_path / 'merge.yaml'}:9: YAML anchors and aliases")
+    assert stopped.startswith(f"{tmp_path / 'merge.yaml'}:10: YAML anchors and aliases")
 
 
 @pytest.mark.parametrize(
@@ -77,7 +77,7 @@ def test_backtracking_regex_is_refused_in_conditions_and_evidence(
     )
     checked, stopped = _check_and_run(tmp_path, capsys)
     assert checked == [stopped]
-    assert stopped.startswith(f"{tmp_path / 'quote.yaml'}:7: regular expression ")
+    assert stopped.startswith(f"{tmp_path / 'quote.yaml'}:8: regular expression ")
 
 
 def test_duplicate_ids_are_reported_alike(

@@ -193,7 +193,7 @@ def test_rule_text_is_escaped_in_list_explain_and_check(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "loud.yaml").write_text(
-        'id: loud\nseverity: info\ntitle: "Loud \\e]0;pwned\\a rule \\u202e"\n'
+        'id: loud\nseverity: info\nlayer: host\ntitle: "Loud \\e]0;pwned\\a rule \\u202e"\n'
         'explain: "Line one\\e[2J\\nline two"\nwhen: {fact: system.arch, eq: x}\n'
         "references: ['https://x.example/\\e]8;;']\n"
     )

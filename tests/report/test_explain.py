@@ -101,7 +101,8 @@ def test_explain_json_is_one_document_of_the_rule(argv: list[str]) -> None:
     assert document["tool"] == {"name": "snddiag", "version": __version__}
     rule = document["rule"]
     assert set(rule) == {
-        "rule", "severity", "title", "file", "explain", "remediation", "references", "when"
+        "rule", "severity", "layer", "moot_if", "title", "file", "explain", "remediation",
+        "references", "when",
     }  # fmt: skip
     source = yaml.safe_load((REPO / "rules/device/legacy-mmio-transport.yaml").read_text())
     assert rule["rule"] == source["id"] == "legacy-mmio-transport"
@@ -140,7 +141,7 @@ def test_explain_json_keeps_exact_values_of_a_site_rule(
     tmp_path: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     (tmp_path / "loud.yaml").write_text(
-        'id: loud\nseverity: info\ntitle: "Loud \\e]0;pwned\\a rule"\n'
+        'id: loud\nseverity: info\nlayer: host\ntitle: "Loud \\e]0;pwned\\a rule"\n'
         "explain: x\nwhen: {fact: system.arch, eq: x}\n"
     )
     assert main(["explain", "loud", "--json", "--rules", str(tmp_path)]) == 0

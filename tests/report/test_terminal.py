@@ -43,9 +43,22 @@ def test_no_color_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert "\x1b[" not in _render("legacy-mmio", color=None)
 
 
-def test_findings_come_in_severity_order() -> None:
+def test_what_asks_for_action_comes_before_what_informs() -> None:
     text = _render("non-root-dmesg-restrict", color=False)
     assert text.index("WARNING") < text.index("INFO")
+
+
+def test_the_microvm_report_opens_with_its_vmm() -> None:
+    """This very kind of machine: a Firecracker microVM whose kernel has neither modules nor
+    sound. Rebuilding the kernel is pointless while the VMM has no sound device."""
+    text = _render("firecracker-no-modules", color=False)
+    findings = [line for line in text.splitlines() if re.match(r" *[0-9]+\. (ERROR|WARNING)", line)]
+    assert findings[0].startswith("1. ERROR This VM runs on firecracker, which offers no virtio")
+    assert "Root cause: fix this first." in text
+    for later in findings[1:]:
+        # Indented under the root cause, each saying what it waits for.
+        assert later.startswith("   "), later
+    assert text.count("Comes after 1 [vmm-without-virtio-sound]: fix that first") == 2
 
 
 # --- Laid out at 80 columns, as a terminal of that width shows it ---------------------------
@@ -110,11 +123,13 @@ def test_title_continues_under_its_text_and_rule_id_stays_whole(
     wrapped = 0
     for number, finding in enumerate(_document(guest)["findings"], start=1):
         lead = f"{number}. {finding['severity'].upper()} "
-        start = next(i for i, line in enumerate(lines) if line.startswith(lead))
+        start = next(i for i, line in enumerate(lines) if line.lstrip().startswith(lead))
+        # A finding that waits for another is indented under it.
+        hang = len(lines[start]) - len(lines[start].lstrip()) + len(lead)
         end = next(i for i in range(start, len(lines)) if f"[{finding['rule']}]" in lines[i])
         assert end - start <= 3
         for line in lines[start + 1 : end + 1]:
-            assert line.startswith(" " * len(lead)) and line[len(lead)] != " ", line
+            assert line.startswith(" " * hang) and line[hang] != " ", line
         assert all(len(line) <= width for line in lines[start : end + 1])
         title = " ".join(line.strip() for line in lines[start : end + 1])
         assert title == f"{lead}{finding['title']} [{finding['rule']}]"
@@ -129,13 +144,15 @@ def test_step_text_is_not_dim_and_no_line_is_padded(
     text = _at(80, guest, True, monkeypatch)
     checked = 0
     in_steps = False
+    steps_at = ""
     for line in text.splitlines():
         plain = _SGR.sub("", line)
         assert plain == plain.rstrip(), f"padded: {line!r}"
         if plain.strip() == "What to do:":
             in_steps = True
+            steps_at = " " * (len(plain) - len(plain.lstrip()) + 2)
             continue
-        if in_steps and not plain.startswith("     "):
+        if in_steps and not plain.startswith(steps_at):
             in_steps = False
         if not in_steps:
             continue
