@@ -36,6 +36,30 @@ def _refuse_directories(bundles: list[Path]) -> None:
             )
 
 
+def _where_snapshot_is(root: Path) -> str:
+    """Where the snapshot is when `root` is one level above or below it (the folder that holds
+    snapshots, or a snapshot's data/ folder): what to type instead, or ""."""
+    import itertools
+
+    from snddiag.evidence import MANIFEST_NAME
+
+    if (root / MANIFEST_NAME).exists():
+        return ""
+    if (root.parent / MANIFEST_NAME).is_file():
+        return f"; the snapshot is its parent: snddiag analyze --root {root.parent}"
+    try:
+        # A bounded look: a folder of many files is not searched.
+        below = [p for p in itertools.islice(root.iterdir(), 1000) if (p / MANIFEST_NAME).is_file()]
+    except OSError:
+        return ""
+    if len(below) == 1:
+        return f"; it holds a snapshot: snddiag analyze --root {below[0]}"
+    if below:
+        first = sorted(below)[0]
+        return f"; it holds {len(below)} snapshots: give one, e.g. snddiag analyze --root {first}"
+    return ""
+
+
 def analyze_command(args: argparse.Namespace) -> int:
     from snddiag.evidence import EvidenceError, load_directory
     from snddiag.pipeline import diagnose
@@ -57,7 +81,8 @@ def analyze_command(args: argparse.Namespace) -> int:
         try:
             evidence = load_directory(args.snapshot_root)
         except EvidenceError as err:
-            raise CommandError(f"{args.snapshot_root}: {err}", ExitCode.DATA_ERR) from err
+            hint = _where_snapshot_is(args.snapshot_root)
+            raise CommandError(f"{args.snapshot_root}: {err}{hint}", ExitCode.DATA_ERR) from err
         document = diagnose(evidence, rules).document
         source = meta_source("snapshot", str(args.snapshot_root), evidence.meta)
         return print_report(with_source(document, source), args)

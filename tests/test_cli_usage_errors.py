@@ -4,6 +4,7 @@ through the real entry point."""
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -12,7 +13,7 @@ import jsonschema
 import pytest
 
 from snddiag.cli import main
-from tests.guests import REPO
+from tests.guests import GUESTS, REPO
 
 ERROR_SCHEMA = json.loads((REPO / "snddiag" / "report" / "error.schema.json").read_text())
 COMMANDS = "(commands: collect, analyze, rules, explain)"
@@ -166,3 +167,18 @@ def test_a_misplaced_output_in_a_real_process_is_one_line(tmp_path: Path) -> Non
         "snddiag: --output is an option of collect: snddiag collect --output r.txt\n"
     )
     assert not (tmp_path / "r.txt").exists()
+
+
+def test_analyze_root_one_level_off_says_where_the_snapshot_is(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    snapshot = tmp_path / "healthy-pci"
+    shutil.copytree(GUESTS / "healthy-pci", snapshot)
+    assert main(["analyze", "--root", str(tmp_path)]) == 65
+    assert _one_line(capsys).endswith(
+        f"; it holds a snapshot: snddiag analyze --root {snapshot}"
+    )
+    assert main(["analyze", "--root", str(snapshot / "data")]) == 65
+    assert _one_line(capsys).endswith(
+        f"; the snapshot is its parent: snddiag analyze --root {snapshot}"
+    )

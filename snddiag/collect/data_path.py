@@ -29,6 +29,11 @@ class DataPath:
     capture: CaptureResult
 
 
+NO_SOUND_KERNEL = (
+    "this kernel has no sound support (no /sys/class/sound): there is no card to play on"
+)
+
+
 def virtio_cards(sys_dir: Path = Path("/sys")) -> list[int]:
     """ALSA card numbers whose device is bound to virtio_snd, in order."""
     cards: list[int] = []
@@ -57,6 +62,9 @@ def pcm_devices(card: int, direction: str, sys_dir: Path = Path("/sys")) -> list
 def choose_pcm(direction: str, sys_dir: Path = Path("/sys")) -> tuple[int, int] | str:
     """(card, device) of the first virtio card's first PCM in `direction`, or why there is none."""
     cards = virtio_cards(sys_dir)
+    if not cards and not (sys_dir / "class" / "sound").is_dir():
+        # The sound core makes /sys/class/sound: without it no sound driver can run at all.
+        return NO_SOUND_KERNEL
     if not cards:
         return "no ALSA card is bound to virtio_snd"
     devices = pcm_devices(cards[0], direction, sys_dir)

@@ -289,12 +289,15 @@ def test_the_virtio_card_is_chosen_over_others(tmp_path: Path) -> None:
 
 
 def test_no_virtio_card_and_no_capture_are_reasons(tmp_path: Path) -> None:
+    assert data_path.choose_pcm("playback", tmp_path) == data_path.NO_SOUND_KERNEL
+    (tmp_path / "class" / "sound").mkdir(parents=True)
     assert data_path.choose_pcm("playback", tmp_path) == "no ALSA card is bound to virtio_snd"
     sys_dir = _sysfs(tmp_path, {0: "virtio_snd"}, ["pcmC0D0p"])
     assert data_path.choose_pcm("capture", sys_dir) == "card 0 (virtio_snd) has no capture PCM"
 
 
 def test_without_a_card_nothing_runs(tmp_path: Path) -> None:
+    (tmp_path / "class" / "sound").mkdir(parents=True)
     result = data_path.run_data_path(sys_dir=tmp_path, dev_dir=tmp_path)
     assert result.playback.status is result.capture.status is Outcome.NOT_RUN
     assert result.playback.reason == result.capture.reason == "no ALSA card is bound to virtio_snd"
@@ -302,6 +305,7 @@ def test_without_a_card_nothing_runs(tmp_path: Path) -> None:
 
 def test_the_record_is_one_json_entry_of_both_directions(tmp_path: Path) -> None:
     # No card in this tree: nothing is opened, nothing sounds.
+    (tmp_path / "class" / "sound").mkdir(parents=True)
     entry = data_path.read_data_path(sys_dir=tmp_path, dev_dir=tmp_path)
     assert (entry.key, entry.status) == (data_path.DATA_PATH_KEY, Status.OK)
     doc = json.loads(entry.data)
