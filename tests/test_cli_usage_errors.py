@@ -175,9 +175,7 @@ def test_analyze_root_one_level_off_says_where_the_snapshot_is(
     snapshot = tmp_path / "healthy-pci"
     shutil.copytree(GUESTS / "healthy-pci", snapshot)
     assert main(["analyze", "--root", str(tmp_path)]) == 65
-    assert _one_line(capsys).endswith(
-        f"; it holds a snapshot: snddiag analyze --root {snapshot}"
-    )
+    assert _one_line(capsys).endswith(f"; it holds a snapshot: snddiag analyze --root {snapshot}")
     assert main(["analyze", "--root", str(snapshot / "data")]) == 65
     assert _one_line(capsys).endswith(
         f"; the snapshot is its parent: snddiag analyze --root {snapshot}"

@@ -26,7 +26,7 @@ from snddiag.engine.model import (
 from snddiag.engine.operators import OPERATORS, OperandError, prepare
 from snddiag.engine.paths import KNOWN_PATHS, is_known_path
 from snddiag.engine.regex_risk import RegexRisk, check_regex
-from snddiag.engine.values import fact_kind
+from snddiag.engine.values import fact_kind, fact_values
 
 # The rule model lives in engine/model.py; loading is here, and so is what callers import.
 __all__ = [
@@ -203,7 +203,26 @@ class _Checker:
             raise self.fail(node, f"'{op}' on {fact} ({kind.value}): {err}", op) from err
         if isinstance(leaf.value, re.Pattern):
             self.regex_risk(node, op, leaf.value.pattern)
+        if op in ("eq", "ne", "in"):
+            self.closed_values(node, op, fact, node[op])
         return leaf
+
+    def closed_values(self, node: LinedDict, key: str, fact: str, operand: Any) -> None:
+        """`{fact: host.vmm, eq: firecraker}` never matches: a fact with a closed set of values
+        is compared only with those (a step's `vmm:` filter too)."""
+        values = fact_values(fact)
+        if not values:
+            return
+        for value in operand if isinstance(operand, list) else [operand]:
+            if isinstance(value, str) and value not in values:
+                hint = _closest_of(value, values)
+                raise self.fail(
+                    node,
+                    f"{fact} is never '{value}'"
+                    + (f" (did you mean '{hint}'?)" if hint else "")
+                    + f"; its values: {', '.join(values)}",
+                    key,
+                )
 
     def quote(self, node: Any) -> Quote:
         if not isinstance(node, LinedDict):
@@ -236,6 +255,8 @@ class _Checker:
                     values = [values]
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                     raise self.fail(node, f"'{name}' must be a string or a list of strings", name)
+                if name == "vmm":
+                    self.closed_values(node, name, "host.vmm", values)
                 filters.append((name, tuple(values)))
         return Step(str(side), text, tool, tuple(filters))
 

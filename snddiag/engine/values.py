@@ -87,31 +87,58 @@ def kind_of(annotation: str, owner: type) -> Kind:
     return Kind.ANY
 
 
-def _walk(cls: type, prefix: str, kinds: dict[str, Kind], items: dict[str, Kind]) -> None:
+def _closed_set(spec: dataclasses.Field[Any], annotation: str, owner: type) -> tuple[str, ...]:
+    """The values a text fact can have: those its documentation declares, or its str enum's."""
+    doc = spec.metadata.get("doc")
+    if doc is not None and doc.values:
+        return tuple(doc.values)
+    parts = [p for p in _union(annotation.replace(" ", "")) if p != "None"]
+    found = _resolve(parts[0], owner) if len(parts) == 1 else None
+    if isinstance(found, type) and issubclass(found, Enum) and issubclass(found, str):
+        return tuple(str(member.value) for member in found)
+    return ()
+
+
+def _walk(
+    cls: type,
+    prefix: str,
+    kinds: dict[str, Kind],
+    items: dict[str, Kind],
+    closed: dict[str, tuple[str, ...]],
+) -> None:
     for spec in dataclasses.fields(cls):
         path = f"{prefix}.{spec.name}" if prefix else spec.name
         annotation = _annotation(spec.type)
         group = _resolve(annotation, cls) if annotation.isidentifier() else None
         if isinstance(group, type) and dataclasses.is_dataclass(group):
-            _walk(group, path, kinds, items)
+            _walk(group, path, kinds, items, closed)
             continue
         kinds[path] = kind_of(annotation, cls)
+        values = _closed_set(spec, annotation, cls)
+        if values:
+            closed[path] = values
         if kinds[path] is Kind.MAPPING:  # `driver.params.<name>`: the mapping's value type
             value = annotation.replace(" ", "").rsplit(",", 1)[-1].split("]")[0]
             items[path] = _scalar_kind(value, cls)
 
 
 @functools.cache
-def _kinds() -> tuple[dict[str, Kind], dict[str, Kind]]:
+def _kinds() -> tuple[dict[str, Kind], dict[str, Kind], dict[str, tuple[str, ...]]]:
     kinds: dict[str, Kind] = {}
     items: dict[str, Kind] = {}
-    _walk(Facts, "", kinds, items)
-    return kinds, items
+    closed: dict[str, tuple[str, ...]] = {}
+    _walk(Facts, "", kinds, items, closed)
+    return kinds, items, closed
+
+
+def fact_values(path: str) -> tuple[str, ...]:
+    """The closed set of values a text fact can have (host.vmm), or () when it is open."""
+    return _kinds()[2].get(path, ())
 
 
 def fact_kind(path: str) -> Kind:
     """The kind of a fact path (`alsa.cards` -> RECORDS); ANY when the model does not say."""
-    kinds, items = _kinds()
+    kinds, items, _closed = _kinds()
     if path in kinds:
         return kinds[path]
     head, _sep, _key = path.rpartition(".")

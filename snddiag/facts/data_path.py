@@ -60,7 +60,7 @@ _GROUP = re.compile(r"members of group '([^']{1,64})' may open it")
 
 @dataclass(frozen=True)
 class Stream:
-    status: str | None = fact("ok, failed or not_run", NOT_RUN)
+    status: str | None = fact("ok, failed or not_run", NOT_RUN, values=("ok", "failed", "not_run"))
     cause: DataPathCause | None = fact(  # noqa: RUF009 - a documented field, not a default
         "what it came to: none, not-run, stalled, short, busy, permission, no-device, setup or "
         "other",

@@ -76,7 +76,11 @@ class SoundDevice:
     present: bool | None = fact("the VM has a virtio sound device (virtio ID 25)", NO_VIRTIO)
     count: int | None = fact("how many virtio sound devices", NO_VIRTIO)
     name: str | None = fact("the first one's name on the virtio bus (virtio2)", NO_SOUND)
-    transport: str | None = fact("its transport: pci, mmio, ccw or unknown", NO_SOUND)
+    transport: str | None = fact(
+        "its transport: pci, mmio, ccw or unknown",
+        NO_SOUND,
+        values=("pci", "mmio", "ccw", "unknown"),
+    )
     pci_address: str | None = fact("its PCI address (0000:00:04.0)", "not on PCI, or no device")
     driver: str | None = fact("the driver bound to it ('' when none)", NO_SOUND)
     bound: bool | None = fact("virtio_snd is bound to it", NO_SOUND)

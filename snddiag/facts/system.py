@@ -9,7 +9,7 @@ from snddiag.collect.plan import KERNEL_LOG_KEYS, declared
 from snddiag.evidence import Evidence, kernel_release, uname_fields
 from snddiag.facts.devices import Virtio
 from snddiag.facts.docs import NEVER_NONE, fact
-from snddiag.facts.vmm import identify, offers_virtio_sound, recognise_vmm
+from snddiag.facts.vmm import VMM_SOURCES, VMMS, identify, offers_virtio_sound, recognise_vmm
 from snddiag.parse.os_release import parse_os_release
 
 NO_OS_RELEASE = "neither /etc/os-release nor /usr/lib/os-release could be read"
@@ -71,11 +71,13 @@ class Host:
         "qemu, apple-vz, parallels, vmware, hyperv, virtualbox, firecracker, cloud-hypervisor, "
         "crosvm, xen, acrn, kvm (a VMM on KVM that names itself nowhere) or other",
         NO_HOST,
+        values=VMMS,
     )
     vmm_source: str | None = fact(
         "where the VMM was recognised: dmi, acpi, device-tree, virtio-mmio, sys-hypervisor, "
         "kernel-log (Hypervisor detected) or cpu-flag",
         NO_HOST,
+        values=VMM_SOURCES,
     )
     sys_vendor: str | None = fact("DMI sys_vendor", "no DMI (microvm, arm direct kernel boot)")
     product_name: str | None = fact("DMI product_name", "no DMI")
@@ -112,6 +114,7 @@ class Host:
         "Virtualization), no (Firecracker, Cloud Hypervisor, VirtualBox, VMware, Hyper-V) or "
         "unknown",
         NEVER_NONE,
+        values=("yes", "no", "unknown"),
         default="unknown",
     )
 

@@ -61,6 +61,15 @@ VMM_BY_HYPERVISOR = {
     "ACRN": "acrn",
 }
 
+# Every value of host.vmm: kvm is a VMM on KVM that names itself nowhere.
+VMMS = (
+    "qemu", "apple-vz", "parallels", "vmware", "hyperv", "virtualbox", "firecracker",
+    "cloud-hypervisor", "crosvm", "xen", "acrn", "kvm", "other",
+)  # fmt: skip
+VMM_SOURCES = (
+    "dmi", "acpi", "device-tree", "virtio-mmio", "sys-hypervisor", "kernel-log", "cpu-flag",
+)  # fmt: skip
+
 # Which VMMs can give a guest a virtio sound device at all (in a current version), with the
 # sources in the rules that use this (no-virtio-sound-device, vmm-without-virtio-sound).
 OFFERS_VIRTIO_SOUND = {

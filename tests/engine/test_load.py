@@ -152,3 +152,26 @@ def test_a_site_rule_may_wait_for_a_shipped_one(tmp_path: Path) -> None:
     rules = {r.rule_id: r for r in load_rules([REPO / "rules", tmp_path])}
     assert rules["a-rule"].moot_if == ("no-virtio-sound-device",)
     assert rules["a-rule"].layer == "driver"
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("{{fact: virtio.snd.present, eq: true}}", "{{fact: host.vmm, eq: firecraker}}",
+         "host.vmm is never 'firecraker' (did you mean 'firecracker'?); its values: qemu,"),
+        ("{{fact: virtio.snd.present, eq: true}}", "{{fact: virtio.snd.transport, in: [pci, mmi]}}",
+         "virtio.snd.transport is never 'mmi' (did you mean 'mmio'?)"),
+        ("{{fact: virtio.snd.present, eq: true}}", "{{fact: probe.cause, ne: time-out}}",
+         "probe.cause is never 'time-out' (did you mean 'timeout'?)"),
+        ("{{side: guest, step:", "{{side: host, vmm: [qemu, qmeu], step:",
+         "host.vmm is never 'qmeu' (did you mean 'qemu'?)"),
+    ],
+)  # fmt: skip
+def test_a_fact_with_a_closed_set_of_values_is_compared_with_those_only(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = GOOD.replace(old, new).format(id="a-rule")
+    assert text != GOOD.format(id="a-rule")
+    with pytest.raises(RuleFileError) as caught:
+        load_rule(_write(tmp_path, text))
+    assert message in caught.value.message
