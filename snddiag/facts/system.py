@@ -69,13 +69,14 @@ NO_HOST = "nothing tells: no DMI, ACPI OEM ID, device tree, virtio-mmio-only bus
 class Host:
     vmm: str | None = fact(
         "qemu, apple-vz, parallels, vmware, hyperv, virtualbox, firecracker, cloud-hypervisor, "
-        "crosvm, xen, acrn, kvm (a VMM on KVM that names itself nowhere) or other",
+        "crosvm, xen, acrn, kvm (a VMM on KVM that names itself nowhere), rust-vmm (Firecracker, "
+        "Cloud Hypervisor or Dragonball, told apart only by root-only sources) or other",
         NO_HOST,
         values=VMMS,
     )
     vmm_source: str | None = fact(
-        "where the VMM was recognised: dmi, acpi, device-tree, virtio-mmio, sys-hypervisor, "
-        "kernel-log (Hypervisor detected) or cpu-flag",
+        "where the VMM was recognised: dmi, acpi, device-tree, virtio-mmio, pci-host-bridge, "
+        "sys-hypervisor, kernel-log (Hypervisor detected) or cpu-flag",
         NO_HOST,
         values=VMM_SOURCES,
     )

@@ -64,11 +64,17 @@ VMM_BY_HYPERVISOR = {
 # Every value of host.vmm: kvm is a VMM on KVM that names itself nowhere.
 VMMS = (
     "qemu", "apple-vz", "parallels", "vmware", "hyperv", "virtualbox", "firecracker",
-    "cloud-hypervisor", "crosvm", "xen", "acrn", "kvm", "other",
+    "cloud-hypervisor", "crosvm", "xen", "acrn", "kvm", "rust-vmm", "other",
 )  # fmt: skip
 VMM_SOURCES = (
-    "dmi", "acpi", "device-tree", "virtio-mmio", "sys-hypervisor", "kernel-log", "cpu-flag",
+    "dmi", "acpi", "device-tree", "virtio-mmio", "pci-host-bridge", "sys-hypervisor",
+    "kernel-log", "cpu-flag",
 )  # fmt: skip
+# The PCI host bridge of the rust-vmm PCI crate (vendor Intel, "virt PCIe host"), which
+# Firecracker, Cloud Hypervisor and Dragonball share. Any user can read it, where the ACPI
+# tables that name the VMM are root's.
+HOST_BRIDGE = "sys/bus/pci/devices/0000:00:00.0"
+RUST_VMM_HOST_BRIDGE = ("0x8086", "0x0d57")
 
 # Which VMMs can give a guest a virtio sound device at all (in a current version), with the
 # sources in the rules that use this (no-virtio-sound-device, vmm-without-virtio-sound).
@@ -81,6 +87,7 @@ OFFERS_VIRTIO_SOUND = {
     "virtualbox": "no",
     "vmware": "no",
     "hyperv": "no",
+    "rust-vmm": "no",
 }
 
 
@@ -95,6 +102,7 @@ class Seen:
     cpu_flag: bool | None
     mmio_only: bool
     dt_nodes: tuple[str, ...]
+    host_bridge: tuple[str | None, str | None] = (None, None)  # its PCI vendor and device IDs
 
 
 def _dmi_present(evidence: Evidence, log: str | None) -> bool | None:
@@ -139,6 +147,10 @@ def identify(evidence: Evidence, virtio: Virtio, log: str | None) -> Seen:
         cpu_flag=parse_cpu_hypervisor_flag(cpuinfo).value if cpuinfo is not None else None,
         mmio_only=bool(devices) and all(d.transport == "mmio" for d in devices),
         dt_nodes=evidence.listing("proc/device-tree") or (),
+        host_bridge=(
+            (evidence.text(f"{HOST_BRIDGE}/vendor") or "").strip() or None,
+            (evidence.text(f"{HOST_BRIDGE}/device") or "").strip() or None,
+        ),
     )
 
 
@@ -171,6 +183,8 @@ def recognise_vmm(
         return "qemu", "device-tree"
     if seen.mmio_only:
         return "qemu", "virtio-mmio"  # microvm: no SMBIOS tables, only virtio-mmio devices
+    if seen.host_bridge == RUST_VMM_HOST_BRIDGE:
+        return "rust-vmm", "pci-host-bridge"
     if seen.hypervisor:
         if seen.hypervisor.lower() == "xen":  # /sys/hypervisor/type
             return "xen", seen.hypervisor_source

@@ -36,8 +36,17 @@ def _summary(document: dict[str, Any]) -> str:
         sound = "none" if snd["present"] is False else "unknown"
     return (
         f"kernel {system['kernel_release'] or '?'} ({system['arch'] or '?'}), {distro}; "
-        f"host {host['vmm'] or 'unknown'}{machine}; virtio sound: {sound}"
+        f"host {_host_name(host, system)}{machine}; virtio sound: {sound}"
     )
+
+
+def _host_name(host: dict[str, Any], system: dict[str, Any]) -> str:
+    """The VMM as the header names it; never a guess where only root could have told."""
+    if host["vmm"] == "rust-vmm":
+        return "Firecracker, Cloud Hypervisor or Dragonball (their PCI host bridge)"
+    if host["vmm_source"] in (None, "cpu-flag") and system["is_root"] is False:
+        return "not identified without root" + (" (a VM)" if host["vmm"] else "")
+    return str(host["vmm"] or "unknown")
 
 
 def _clip(value: str | None, unknown: str) -> str:

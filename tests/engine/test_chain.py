@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from snddiag.engine import Diagnosis, run_rules
 from snddiag.engine.load import LAYERS, default_rule_dirs, load_rules
 from snddiag.facts import build_facts
 from snddiag.pipeline import diagnose
+from snddiag.report.terminal import render_terminal
 from tests.guests import REPO, guest_evidence
 
 RULES = load_rules(default_rule_dirs())
@@ -140,3 +142,33 @@ def test_expected_failures_are_not_unreadable() -> None:
     assert document["unreadable_sources"] == []
     assert document["driver"]["installed"] is False
     assert document["driver"]["loaded"] is False
+
+
+def test_without_root_the_microvm_is_named_from_what_a_user_can_read() -> None:
+    """A user cannot read the ACPI tables (0400) or a restricted kernel log: the PCI host
+    bridge, which anyone can read, still tells a VMM without sound; never "other"."""
+    evidence = guest_evidence("firecracker-no-modules").without(
+        ["cmd/dmesg", "sys/firmware/acpi/tables/FACP"]
+    )
+    document = diagnose(evidence, RULES).document
+    assert (document["host"]["vmm"], document["host"]["vmm_source"]) == (
+        "rust-vmm",
+        "pci-host-bridge",
+    )
+    assert document["root_cause"] == "vmm-without-virtio-sound"
+    steps = document["findings"][0]["remediation"]
+    assert [s["step"][:40] for s in steps] == ["The VM's PCI host bridge (8086:0d57) is "]
+    text = io.StringIO()
+    render_terminal(document, text, color=False)
+    assert "host Firecracker, Cloud Hypervisor or Dragonball" in " ".join(text.getvalue().split())
+
+
+def test_a_host_only_root_could_name_is_said_so() -> None:
+    evidence = guest_evidence("firecracker-no-modules").without(
+        ["cmd/dmesg", "sys/firmware/acpi/tables/FACP", "sys/bus/pci/devices/0000:00:00.0/"]
+    )
+    document = diagnose(evidence, RULES).document
+    document["system"]["is_root"] = False
+    text = io.StringIO()
+    render_terminal(document, text, color=False)
+    assert "host not identified without root" in " ".join(text.getvalue().split())

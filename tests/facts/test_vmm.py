@@ -31,8 +31,20 @@ def test_without_the_log_the_fadt_header_still_names_firecracker() -> None:
     assert (host.vmm, host.acpi_oem_id, host.hypervisor) == ("firecracker", "FIRECK", None)
 
 
-def test_without_log_and_tables_only_the_cpu_flag_is_left() -> None:
+def test_without_log_and_tables_the_pci_host_bridge_tells_a_vmm_without_sound() -> None:
     evidence = guest_evidence(FIRECRACKER).without(["cmd/dmesg", "sys/firmware/"])
+    host = build_facts(evidence).host
+    assert (host.vmm, host.vmm_source, host.offers_virtio_sound) == (
+        "rust-vmm",
+        "pci-host-bridge",
+        "no",
+    )
+
+
+def test_without_log_tables_and_host_bridge_only_the_cpu_flag_is_left() -> None:
+    evidence = guest_evidence(FIRECRACKER).without(
+        ["cmd/dmesg", "sys/firmware/", "sys/bus/pci/devices/0000:00:00.0/"]
+    )
     host = build_facts(evidence).host
     assert (host.vmm, host.vmm_source, host.offers_virtio_sound) == ("other", "cpu-flag", "unknown")
 

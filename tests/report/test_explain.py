@@ -121,7 +121,7 @@ def test_explain_json_gives_step_filters_as_lists(capsys: pytest.CaptureFixture[
     steps = json.loads(capsys.readouterr().out)["rule"]["remediation"]
     assert [step["when"] for step in steps] == [
         {"vmm": [vmm]}
-        for vmm in ("firecracker", "cloud-hypervisor", "virtualbox", "vmware", "hyperv")
+        for vmm in ("firecracker", "cloud-hypervisor", "rust-vmm", "virtualbox", "vmware", "hyperv")
     ]
 
 

@@ -165,7 +165,7 @@ def test_step_text_is_not_dim_and_no_line_is_padded(
     assert checked > 3
 
 
-@pytest.mark.parametrize("guest", ["non-root-dmesg-restrict", "firecracker-no-modules"])
+@pytest.mark.parametrize("guest", ["non-root-dmesg-restrict", "empty-module-tree"])
 def test_unreadable_sources_are_shown_with_their_reason(
     guest: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
