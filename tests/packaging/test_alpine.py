@@ -320,3 +320,82 @@ def test_man_page_renders_without_warnings() -> None:
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
     assert not done.stderr, done.stderr
+
+
+# Modules the test suite imports -> Alpine package (the runtime ones come from snddiag.needs).
+TEST_MODULES = {
+    "pytest": "py3-pytest",
+    "jsonschema": "py3-jsonschema",
+    "hypothesis": "py3-hypothesis",
+}
+# What check() leaves out (its --ignore options): these may import what Alpine does not package.
+NOT_CHECKED = ("tests/packaging/", "tests/docs/", "tests/test_distro_floor.py")
+
+
+def _third_party_imports(paths: list[Path]) -> dict[str, list[str]]:
+    """Top-level modules imported anywhere in `paths` that are neither the standard library
+    nor snddiag's or its tests' own -> the files importing each."""
+    import ast
+
+    own = {"snddiag", "tests", "benchmarks"}
+    stdlib = set(getattr(sys, "stdlib_module_names", ()))
+    found: dict[str, list[str]] = {}
+    for path in paths:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            else:
+                continue
+            for name in names:
+                top = name.split(".")[0]
+                if top in own or top in stdlib or top == "__future__" or _is_stdlib(top):
+                    continue
+                found.setdefault(top, []).append(str(path.relative_to(ROOT)))
+    return found
+
+
+def _is_stdlib(name: str) -> bool:
+    """For Python 3.9, which has no sys.stdlib_module_names: built in, or found outside
+    site-packages."""
+    import importlib.util
+
+    if name in sys.builtin_module_names:
+        return True
+    spec = importlib.util.find_spec(name)
+    origin = spec.origin if spec is not None else None
+    if origin is None:  # not installed, or a namespace package: not the standard library
+        return False
+    return origin in ("built-in", "frozen") or "-packages" not in origin
+
+
+def test_checkdepends_hold_what_the_checked_tests_import() -> None:
+    from snddiag.needs import BY_MODULE
+
+    checkdepends = apkbuild_vars(APKBUILD, "checkdepends")["checkdepends"].split()
+    depends = apkbuild_vars(APKBUILD, "depends")["depends"].split()
+    files = [
+        p
+        for p in sorted((ROOT / "tests").rglob("*.py"))
+        if not str(p.relative_to(ROOT)).startswith(NOT_CHECKED)
+    ]
+    imported = _third_party_imports(files)
+    assert "hypothesis" in imported and "pytest" in imported  # the scan sees the suite
+    names = {**{m: lib.alpine for m, lib in BY_MODULE.items()}, **TEST_MODULES}
+    unknown = {m: where[:2] for m, where in imported.items() if m not in names}
+    assert not unknown, f"no Alpine package known for {unknown}: add it to TEST_MODULES"
+    missing = {m: names[m] for m in imported if names[m] not in checkdepends + depends}
+    assert not missing, f"the APKBUILD's checkdepends lack {missing}"
+
+
+def test_depends_hold_what_snddiag_imports() -> None:
+    from snddiag.needs import BY_MODULE
+
+    depends = apkbuild_vars(APKBUILD, "depends")["depends"].split()
+    imported = _third_party_imports(sorted((ROOT / "snddiag").rglob("*.py")))
+    assert "yaml" in imported
+    unknown = sorted(m for m in imported if m not in BY_MODULE)
+    assert not unknown, f"snddiag imports {unknown}: add them to snddiag/needs.py"
+    missing = {m: BY_MODULE[m].alpine for m in imported if BY_MODULE[m].alpine not in depends}
+    assert not missing, f"the APKBUILD's depends lack {missing}"
