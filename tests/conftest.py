@@ -21,6 +21,6 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if _skipped:
         terminalreporter.write_line(
             f"{len(_skipped)} test(s) skipped: a skip is a set-up failure here "
-            "(see README: Running the tests)",
+            "(see docs/contributing.md: Run the tests)",
             red=True,
         )

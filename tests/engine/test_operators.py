@@ -1,5 +1,5 @@
 """The operator table: operands checked per operator and fact kind at load time, each operator's
-documented semantics, structured facts rendered as key=value, and the README's table."""
+documented semantics, structured facts rendered as key=value, and the table in docs/rules.md."""
 
 from __future__ import annotations
 
@@ -200,12 +200,12 @@ def test_matches_and_evidence_on_records_use_the_key_value_form(tmp_path: Path) 
     assert not any("Card(" in q or "VirtioDevice(" in q for q in quoted)
 
 
-def test_readme_operator_table_is_the_generated_one() -> None:
-    readme = (REPO / "README.md").read_text()
-    found = re.search(r"<!-- operators: begin -->\n(.*?)<!-- operators: end -->", readme, re.S)
-    assert found is not None, "README.md lost its operator table markers"
+def test_the_operator_table_of_the_rules_page_is_the_generated_one() -> None:
+    page = (REPO / "docs" / "rules.md").read_text()
+    found = re.search(r"<!-- operators: begin -->\n(.*?)<!-- operators: end -->", page, re.S)
+    assert found is not None, "docs/rules.md lost its operator table markers"
     assert found.group(1) == markdown_table(), (
-        "README's operator table differs from snddiag/engine/operators.py; regenerate it with "
+        "docs/rules.md's operator table differs from snddiag/engine/operators.py; regenerate: "
         "python3 -c 'from snddiag.engine.operators import markdown_table; print(markdown_table())'"
     )
     assert list(OPERATORS) == re.findall(r"^\| `(\w+)` \|", found.group(1), re.M)

@@ -4,7 +4,7 @@ An x86_64 guest's root file system is the host's `/`, shared read-only over virt
 guest runs the host's Python and the working tree of this repository. An aarch64 guest's root is
 a Debian 12 arm64 tree built once under `.lab/` (arm64.py), and the checkout is a third share.
 A per-kernel initramfs (busybox plus the modules that reach the share) mounts it, a second,
-writable 9p share carries the results back, and the guest powers off. See README.md.
+writable 9p share carries the results back, and the guest powers off. See docs/lab.md.
 """
 
 from __future__ import annotations
