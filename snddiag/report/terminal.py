@@ -78,9 +78,9 @@ def _provenance(source: dict[str, Any] | None) -> list[str]:
     if source["kind"] != "bundle":
         return [f"{collected} by {_collector(source)}", version]
     rules = {
-        True: "rules: not the collector's (another snddiag version or --rules)",
-        False: "rules: the collector's",
-        None: "rules: the collector's are not recorded",
+        True: "rules: not the ones it was collected with (another snddiag version or --rules)",
+        False: "rules: the ones it was collected with",
+        None: "rules it was collected with: not recorded",
     }[source["rules_differ"]]
     then = _clip(source["collected_status"], "not recorded")
     return [f"{collected} by {_collector(source)}", f"{version}, verdict then: {then}; {rules}"]

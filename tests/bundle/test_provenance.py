@@ -95,7 +95,7 @@ def test_bundle_without_a_rules_digest_is_unknown(
     document = _json(["analyze", old, "--json"], capsys)
     assert document["source"]["rules_differ"] is None  # type: ignore[index]
     assert main(["analyze", old, "--no-color"]) == 0
-    assert "rules: the collector's are not recorded" in " ".join(capsys.readouterr().out.split())
+    assert "rules it was collected with: not recorded" in " ".join(capsys.readouterr().out.split())
 
 
 def test_text_header_says_the_report_comes_from_a_bundle(
@@ -109,7 +109,7 @@ def test_text_header_says_the_report_comes_from_a_bundle(
     assert re.fullmatch(
         rf"from bundle {re.escape(bundle)}, collected {WHEN.pattern} by "
         rf"uid=1000\(redacted-user-1\) with snddiag {re.escape(__version__)}, "
-        r"verdict then: ok; rules: the collector's",
+        r"verdict then: ok; rules: the ones it was collected with",
         header,
     )
 
