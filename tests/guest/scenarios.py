@@ -81,7 +81,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_exit=2,
         expect_status="error",
         # probe-failed stays quiet when a specific rule explains the failure.
-        expect_rules=frozenset({"legacy-mmio-transport"}),
+        # The probe failure follows the transport (probe-failed waits for it).
+        expect_rules=frozenset({"legacy-mmio-transport", "probe-failed"}),
         expect_words=("virtio-sound-pci", "force-legacy=false"),
         guest_dmesg=(
             r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",
@@ -127,8 +128,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         cmdline=("module_blacklist=virtio_snd",),
         expect_exit=2,
         expect_status="error",
-        # driver-not-loaded stays quiet when the blacklist explains it.
-        expect_rules=frozenset({"driver-blacklisted"}),
+        # driver-not-loaded follows the blacklist that explains it.
+        expect_rules=frozenset({"driver-blacklisted", "driver-not-loaded"}),
         expect_words=("module_blacklist",),
         guest_dmesg=(r"Module virtio_snd is blacklisted",),
         guest_snd_loaded=False,
@@ -141,7 +142,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         setup=BLACKLIST_MODPROBE_D,
         expect_exit=2,
         expect_status="error",
-        expect_rules=frozenset({"driver-blacklisted"}),
+        expect_rules=frozenset({"driver-blacklisted", "driver-not-loaded"}),
         expect_words=("modprobe.d",),
         guest_snd_loaded=False,
     ),
@@ -221,7 +222,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         cmdline=("virtio_snd.msg_timeout_ms=0",),
         expect_exit=2,
         expect_status="error",
-        expect_rules=frozenset({"bad-module-parameter"}),
+        expect_rules=frozenset({"bad-module-parameter", "probe-failed"}),
         expect_words=("msg_timeout_ms=1000",),
         guest_dmesg=(
             r"virtio_snd virtio\d+: msg_timeout_ms value cannot be zero",
@@ -276,9 +277,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         # audio group (warning).
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset(
-            {"kernel-log-unreadable", "kernel-log-needs-privilege", "sound-nodes-not-accessible"}
-        )
+        expect_rules=frozenset({"kernel-log-needs-privilege", "sound-nodes-not-accessible"})
         | HEADLESS,
         expect_words=("root",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
@@ -324,7 +323,8 @@ ARM_LEGACY_MMIO = Scenario(
     qemu_args=VIRTIO_MMIO,
     expect_exit=2,
     expect_status="error",
-    expect_rules=frozenset({"legacy-mmio-transport"}),
+    # The probe failure follows the transport (probe-failed waits for it).
+    expect_rules=frozenset({"legacy-mmio-transport", "probe-failed"}),
     expect_words=("virtio-sound-pci", "force-legacy=false"),
     guest_dmesg=(
         r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",
@@ -410,7 +410,8 @@ LOG_LAYOUT_SCENARIOS: tuple[Scenario, ...] = (
         setup=_kern_log_as("$(date '+%b %d %H:%M:%S') $HOST kernel:"),
         expect_exit=2,
         expect_status="error",
-        expect_rules=frozenset({"legacy-mmio-transport"}),
+        # The probe failure follows the transport (probe-failed waits for it).
+        expect_rules=frozenset({"legacy-mmio-transport", "probe-failed"}),
         expect_words=("virtio-sound-pci",),
         guest_dmesg=(r"virtio_snd virtio\d+: device does not comply with spec version 1\.x",),
         guest_cards=r"no soundcards",
@@ -607,7 +608,6 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
             {
                 "data-path-permission",
                 "sound-nodes-not-accessible",
-                "kernel-log-unreadable",
                 "kernel-log-needs-privilege",
             }
         )
