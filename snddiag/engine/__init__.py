@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from snddiag.engine.load import Rule, Severity, Step
-from snddiag.engine.render import applicable_steps, fill, quote
+from snddiag.engine.render import applicable_steps, applies, fill, quote
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, does_not_apply, sources_for
 
@@ -21,6 +21,7 @@ class Finding:
     explain: str
     evidence: tuple[str, ...]
     remediation: tuple[Step, ...]
+    references: tuple[str, ...] = ()  # those for this system (a reference may name its VMM)
     # The fired rule that must be fixed before this finding matters (None: it matters now).
     moot_because: str | None = None
 
@@ -80,6 +81,7 @@ def run_rules(rules: list[Rule], facts: Facts) -> Diagnosis:
                     explain=fill(rule.explain, facts),
                     evidence=tuple(line for q in rule.evidence for line in quote(q, facts)),
                     remediation=steps,
+                    references=tuple(r.url for r in rule.references if applies(r.filters, facts)),
                 )
             )
     ordered, root_cause = chain_order(findings)

@@ -18,6 +18,7 @@ from snddiag.engine.model import (
     Leaf,
     NotOf,
     Quote,
+    Reference,
     Rule,
     RuleFileError,
     Severity,
@@ -30,8 +31,9 @@ from snddiag.engine.values import fact_kind, fact_values
 
 # The rule model lives in engine/model.py; loading is here, and so is what callers import.
 __all__ = [
-    "LAYERS", "AllOf", "AnyOf", "Condition", "Leaf", "NotOf", "Quote", "Rule", "RuleFileError",
-    "Severity", "Step", "check_rules", "default_rule_dirs", "load_rule", "load_rules", "rule_files",
+    "LAYERS", "AllOf", "AnyOf", "Condition", "Leaf", "NotOf", "Quote", "Reference", "Rule",
+    "RuleFileError", "Severity", "Step", "check_rules", "default_rule_dirs", "load_rule",
+    "load_rules", "rule_files",
 ]  # fmt: skip
 
 SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
@@ -234,6 +236,31 @@ class _Checker:
         pattern = self.regex(node, "matches", node["matches"]) if "matches" in node else None
         return Quote(fact, pattern)
 
+    def reference(self, doc: LinedDict, node: Any) -> Reference:
+        """A URL, or {url: URL, vmm: [...]} (the step filters) for a source about one host."""
+        if isinstance(node, str):
+            return Reference(node)
+        if not isinstance(node, LinedDict) or not isinstance(node.get("url"), str):
+            raise self.fail(doc, "a reference is a URL or a mapping with 'url'", "references")
+        extra = set(node) - {"url", *STEP_FILTERS}
+        if extra:
+            raise self.fail(node, f"unknown reference key(s): {', '.join(sorted(extra))}")
+        return Reference(str(node["url"]), self.filters(node))
+
+    def filters(self, node: LinedDict) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        filters = []
+        for name in STEP_FILTERS:
+            if name in node:
+                values = node[name]
+                if isinstance(values, str):
+                    values = [values]
+                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+                    raise self.fail(node, f"'{name}' must be a string or a list of strings", name)
+                if name == "vmm":
+                    self.closed_values(node, name, "host.vmm", values)
+                filters.append((name, tuple(values)))
+        return tuple(filters)
+
     def step(self, node: Any) -> Step:
         if not isinstance(node, LinedDict):
             raise self.fail(node, "a remediation step is a mapping with 'side' and 'step'")
@@ -247,18 +274,7 @@ class _Checker:
         tool = node.get("tool", "")
         if not isinstance(tool, str):
             raise self.fail(node, "'tool' must be a string", "tool")
-        filters = []
-        for name in STEP_FILTERS:
-            if name in node:
-                values = node[name]
-                if isinstance(values, str):
-                    values = [values]
-                if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
-                    raise self.fail(node, f"'{name}' must be a string or a list of strings", name)
-                if name == "vmm":
-                    self.closed_values(node, name, "host.vmm", values)
-                filters.append((name, tuple(values)))
-        return Step(str(side), text, tool, tuple(filters))
+        return Step(str(side), text, tool, self.filters(node))
 
     def rule(self, doc: Any) -> Rule:
         if not isinstance(doc, LinedDict):
@@ -302,8 +318,8 @@ class _Checker:
         for key, value in (("evidence", evidence), ("remediation", remediation)):
             if not isinstance(value, list):
                 raise self.fail(doc, f"'{key}' must be a list", key)
-        if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
-            raise self.fail(doc, "'references' must be a list of strings", "references")
+        if not isinstance(references, list):
+            raise self.fail(doc, "'references' must be a list", "references")
         if severity is not Severity.INFO and not remediation:
             raise self.fail(doc, "an error or warning rule needs 'remediation'")
         return Rule(
@@ -315,7 +331,7 @@ class _Checker:
             explain=self.text(doc, "explain"),
             evidence=tuple(self.quote(q) for q in evidence),
             remediation=tuple(self.step(s) for s in remediation),
-            references=tuple(references),
+            references=tuple(self.reference(doc, r) for r in references),
             path=self.path,
             line=doc.line,
             moot_if=tuple(moot_if),

@@ -76,6 +76,14 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Reference:
+    """A source to read, shown where its filters (vmm, distro, ...) match, as a step is."""
+
+    url: str
+    filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+
+@dataclass(frozen=True)
 class Rule:
     rule_id: str
     severity: Severity
@@ -85,7 +93,7 @@ class Rule:
     explain: str
     evidence: tuple[Quote, ...]
     remediation: tuple[Step, ...]
-    references: tuple[str, ...]
+    references: tuple[Reference, ...]
     path: Path
     line: int
     # Rules whose finding makes this one moot until it is fixed (checked to exist at load).

@@ -32,8 +32,13 @@ def _matches_filter(name: str, wanted: tuple[str, ...], facts: Facts) -> bool:
     return not known or any(h in wanted for h in have if h)
 
 
+def applies(filters: tuple[tuple[str, tuple[str, ...]], ...], facts: Facts) -> bool:
+    """Whether a step or reference with these filters (vmm, distro, ...) is for this system."""
+    return all(_matches_filter(name, wanted, facts) for name, wanted in filters)
+
+
 def applicable_steps(steps: tuple[Step, ...], facts: Facts) -> list[Step]:
-    return [s for s in steps if all(_matches_filter(n, wanted, facts) for n, wanted in s.filters)]
+    return [s for s in steps if applies(s.filters, facts)]
 
 
 def quote(item: Quote, facts: Facts) -> list[str]:

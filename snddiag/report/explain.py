@@ -53,7 +53,7 @@ def rule_data(rule: Rule) -> dict[str, Any]:
             }
             for step in rule.remediation
         ],
-        "references": list(rule.references),
+        "references": [r.url for r in rule.references],
         "when": condition_data(rule.when),
     }
 
@@ -99,4 +99,4 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
                     text.append(f"  (when {filters})", style="dim")
                 print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))
         for reference in rule.references:
-            print_hanging(console, Text(escape(reference)), label=Text("See: ", style="dim"))
+            print_hanging(console, Text(escape(reference.url)), label=Text("See: ", style="dim"))

@@ -29,7 +29,7 @@ def _finding(finding: Finding) -> dict[str, Any]:
         "remediation": [
             {"side": s.side, "tool": s.tool or None, "step": s.text} for s in finding.remediation
         ],
-        "references": list(rule.references),
+        "references": list(finding.references),
     }
 
 

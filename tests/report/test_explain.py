@@ -55,7 +55,7 @@ def test_explain_is_wrapped_at_the_width_of_the_terminal(
     assert len(paragraph) > 1
     assert " ".join(paragraph) == " ".join(rule.explain.split())
     for reference in rule.references:
-        assert f"See: {reference}" in lines
+        assert f"See: {reference.url}" in lines
     assert max(len(line) for line in lines if not line.startswith(("file:", "See:"))) > width - 8
 
 

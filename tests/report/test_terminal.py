@@ -106,10 +106,10 @@ def test_no_url_is_split_across_lines_at_80_columns(
 def test_a_reference_longer_than_the_line_stays_on_its_see_line(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    text = _at(80, "firecracker-no-modules", False, monkeypatch)
+    text = _at(60, "firecracker-no-modules", False, monkeypatch)
     long_url = next(
         u for f in _document("firecracker-no-modules")["findings"] for u in f["references"]
-        if len(u) > 80
+        if len(u) > 60
     )  # fmt: skip
     assert f"   See: {long_url}\n" in text
 
