@@ -113,6 +113,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         guest_snd_loaded=False,
     ),
     Scenario(
+        name="modules-disabled",
+        description="module-not-loaded, then kernel.modules_disabled=1 (a hardened guest): "
+        "modprobe cannot load virtio_snd any more",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        sysctls=(("kernel.modules_disabled", "1"),),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"module-loading-disabled", "driver-not-loaded"}),
+        expect_words=("modules-load.d", "update-initramfs"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
         name="no-sound-device",
         description="6.12 on q35 without any sound device",
         expect_exit=2,
