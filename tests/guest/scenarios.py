@@ -8,6 +8,7 @@ checked against what the guests show and what the rules say.
 from __future__ import annotations
 
 import dataclasses
+import shlex
 from dataclasses import replace
 from pathlib import Path
 
@@ -44,6 +45,27 @@ HIDE_RUNNING_MODULE_TREE = (
 # A module tree that exists but is empty (an interrupted install, an image that copied the
 # directory without its contents): an empty tmpfs over the running release's tree.
 EMPTY_RUNNING_MODULE_TREE = ('mount -t tmpfs -o mode=755 tmpfs "/lib/modules/$(uname -r)"',)
+
+# An out-of-tree build of virtio_snd without a signature, in a private module directory: the
+# host's signed module with its appended signature cut off (struct module_signature ends with
+# the signature's length, big-endian, before the marker). Its dependencies are the kernel's own,
+# signed; then an administrator's insmod of the unsigned module, as a DKMS or hand build does.
+_STRIP_SIGNATURE = (
+    "import lzma, struct, sys\n"
+    "data = lzma.open(sys.argv[1]).read()\n"
+    "marker = b'~Module signature appended~\\n'\n"
+    "assert data.endswith(marker)\n"
+    "size = struct.unpack('>I', data[-len(marker) - 4 : -len(marker)])[0]\n"
+    "open(sys.argv[2], 'wb').write(data[: -len(marker) - 12 - size])\n"
+)
+UNSIGNED_VIRTIO_SND = (
+    "mkdir -p /run/lab-unsigned",
+    f"$PYTHON -c {shlex.quote(_STRIP_SIGNATURE)}"
+    ' "/lib/modules/$(uname -r)/kernel/sound/virtio/virtio_snd.ko.xz"'
+    " /run/lab-unsigned/virtio_snd.ko",
+    "modprobe snd_pcm",
+    "insmod /run/lab-unsigned/virtio_snd.ko || true",
+)
 
 # Alpine's default tools are busybox applets: put them first in PATH for everything after set-up.
 BUSYBOX_FIRST = (
@@ -123,6 +145,34 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_status="error",
         expect_rules=frozenset({"module-loading-disabled", "driver-not-loaded"}),
         expect_words=("modules-load.d", "update-initramfs"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="unsigned-sig-enforce",
+        description="module-not-loaded booted with module.sig_enforce=1; an unsigned build of "
+        "virtio_snd is insmod'ed and refused",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        cmdline=("module.sig_enforce=1",),
+        setup=UNSIGNED_VIRTIO_SND,
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"module-signature-rejected", "driver-not-loaded"}),
+        expect_words=("sign-file", "modprobe virtio_snd"),
+        guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="unsigned-lockdown",
+        description="module-not-loaded booted with lockdown=integrity; an unsigned build of "
+        "virtio_snd is insmod'ed and refused",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        cmdline=("lockdown=integrity",),
+        setup=UNSIGNED_VIRTIO_SND,
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"module-signature-rejected", "driver-not-loaded"}),
+        expect_words=("sign-file", "modprobe virtio_snd"),
         guest_snd_loaded=False,
     ),
     Scenario(
