@@ -74,6 +74,21 @@ BUSYBOX_FIRST = (
     "export PATH=/run/busybox-first:$PATH",
 )
 
+UNSIGNED_SIG_ENFORCE = Scenario(
+    name="unsigned-sig-enforce",
+    description="module-not-loaded booted with module.sig_enforce=1; an unsigned build of "
+    "virtio_snd is insmod'ed and refused",
+    qemu_args=VIRTIO_PCI,
+    coldplug=False,
+    cmdline=("module.sig_enforce=1",),
+    setup=UNSIGNED_VIRTIO_SND,
+    expect_exit=2,
+    expect_status="error",
+    expect_rules=frozenset({"module-signature-rejected", "driver-not-loaded"}),
+    expect_words=("sign-file", "modprobe virtio_snd"),
+    guest_snd_loaded=False,
+)
+
 SCENARIOS: tuple[Scenario, ...] = (
     Scenario(
         name="healthy-pci",
@@ -147,33 +162,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_words=("modules-load.d", "update-initramfs"),
         guest_snd_loaded=False,
     ),
-    Scenario(
-        name="unsigned-sig-enforce",
-        description="module-not-loaded booted with module.sig_enforce=1; an unsigned build of "
-        "virtio_snd is insmod'ed and refused",
-        qemu_args=VIRTIO_PCI,
-        coldplug=False,
-        cmdline=("module.sig_enforce=1",),
-        setup=UNSIGNED_VIRTIO_SND,
-        expect_exit=2,
-        expect_status="error",
-        expect_rules=frozenset({"module-signature-rejected", "driver-not-loaded"}),
-        expect_words=("sign-file", "modprobe virtio_snd"),
-        guest_snd_loaded=False,
-    ),
-    Scenario(
+    UNSIGNED_SIG_ENFORCE,
+    replace(
+        UNSIGNED_SIG_ENFORCE,
         name="unsigned-lockdown",
         description="module-not-loaded booted with lockdown=integrity; an unsigned build of "
         "virtio_snd is insmod'ed and refused",
-        qemu_args=VIRTIO_PCI,
-        coldplug=False,
         cmdline=("lockdown=integrity",),
-        setup=UNSIGNED_VIRTIO_SND,
-        expect_exit=2,
-        expect_status="error",
-        expect_rules=frozenset({"module-signature-rejected", "driver-not-loaded"}),
-        expect_words=("sign-file", "modprobe virtio_snd"),
-        guest_snd_loaded=False,
     ),
     Scenario(
         name="no-sound-device",
