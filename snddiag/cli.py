@@ -99,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     target = collect.add_mutually_exclusive_group(required=True)
     target.add_argument("-o", "--output", metavar="FILE", help="bundle (.tar.gz), or - for stdout")
     target.add_argument("--dir", type=Path, metavar="DIR", help="snapshot directory")
-    collect.add_argument("--no-redact", action="store_true", help="keep identifiers in the bundle")
+    collect.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep identifiers (host names, addresses, serials...) in the bundle or snapshot",
+    )
 
     analyze = sub.add_parser("analyze", parents=[common], help="diagnose saved bundles offline")
     analyze.add_argument("bundles", nargs="*", type=Path, metavar="BUNDLE")
