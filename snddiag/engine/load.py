@@ -132,7 +132,9 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(doc, f"'{key}' must be a non-empty string", key)
         self.placeholders(doc, key, value)
-        return value.strip()
+        # Prose is one paragraph: a report shows every line break in it escaped, since a value
+        # filled in from a guest (a user name, a device) could carry one to forge a report line.
+        return " ".join(line.strip() for line in value.strip().splitlines() if line.strip())
 
     def placeholders(self, doc: LinedDict, key: str, value: str) -> None:
         for name in PLACEHOLDER.findall(value):

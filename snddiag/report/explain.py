@@ -77,7 +77,7 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
         # One line whatever its length: a path is copied, never wrapped.
         console.print(Text(f"file: {escape(str(rule.path))}", style="dim"), soft_wrap=True)
         console.print()
-        print_hanging(console, Text(escape(rule.explain, newlines=True)))
+        print_hanging(console, Text(escape(rule.explain)))
         if rule.remediation:
             console.print()
             console.print(
@@ -89,7 +89,7 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
                 label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
                 text = Text()
                 text.append(f"[{label}]", style="dim")
-                text.append(f" {escape(step.text, newlines=True)}")
+                text.append(f" {escape(step.text)}")
                 if filters:
                     text.append(f"  (when {filters})", style="dim")
                 print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))

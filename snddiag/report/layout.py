@@ -87,17 +87,18 @@ def wrap(text: Text, width: int, first_width: int | None = None) -> list[Text]:
 
 
 def print_hanging(
-    console: Console, body: Text, *, indent: int = 0, label: Text | None = None
+    console: Console, body: Text, *, indent: int = 0, label: Text | None = None, hang_by: int = 0
 ) -> None:
     """`label` then `body`, from column `indent`, wrapped to the console's width: the body's
     further lines start under its first character, not under the label (or, when that leaves
-    less than MIN_WIDTH columns, 4 columns in from `indent`)."""
+    less than MIN_WIDTH columns, 4 columns in from `indent`), and `hang_by` columns further in
+    (so that no wrapped line of a header starts where the verdict line does)."""
     from rich.text import Text
 
     label = label or Text()
-    hang = indent + label.cell_len
+    hang = indent + label.cell_len + hang_by
     if console.width - hang < MIN_WIDTH:
-        hang = indent + min(4, label.cell_len)
+        hang = indent + min(4, label.cell_len) + min(2, hang_by)
     first = max(console.width - indent - label.cell_len, 1)
     for number, line in enumerate(wrap(body, max(console.width - hang, MIN_WIDTH), first)):
         out = Text(" " * indent)

@@ -21,8 +21,6 @@ _VERDICT = {
     "incomplete": ("diagnosis incomplete: some checks could not run", "bold magenta"),
 }
 _INDENT = 3
-# Rule prose that may span lines; every other string is shown on one line.
-_PROSE = frozenset({"explain", "step"})
 
 
 def _summary(document: dict[str, Any]) -> str:
@@ -128,16 +126,17 @@ def render_terminal(
 ) -> None:
     from rich.text import Text
 
-    # Every string of the document may come from the guest or a bundle: escaped before use.
-    document = escape_document(document, prose=_PROSE)
+    # Every string of the document may come from the guest or a bundle (rule prose too, with
+    # values filled in): escaped before use, each shown on its own line only by the layout.
+    document = escape_document(document)
     dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
     with page(stream, color=color) as console:
         line = Text("snddiag: ", style="bold")
         line.append(*_VERDICT[document["status"]])
         console.print(line)
         for said in _provenance(document.get("source")):
-            print_hanging(console, Text(said, style="dim"))
-        console.print(Text(_summary(document), style="dim"))
+            print_hanging(console, Text(said, style="dim"), hang_by=2)
+        print_hanging(console, Text(_summary(document), style="dim"), hang_by=2)
         for number, finding in enumerate(document["findings"], start=1):
             console.print()
             _print_finding(console, number, finding, dot)
