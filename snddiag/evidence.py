@@ -13,13 +13,15 @@ from __future__ import annotations
 import errno
 import hashlib
 import json
+import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
-from typing import IO
+from typing import IO, Any
 
 SNAPSHOT_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
@@ -270,7 +272,7 @@ def _node_from_manifest(raw: object) -> NodeInfo | None:
             readable=bool(raw["readable"]),
             writable=bool(raw["writable"]),
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise EvidenceError(f"bad node record: {err}") from err
 
 
@@ -298,8 +300,43 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
             names=tuple(str(n) for n in names) if isinstance(names, list) else (),
             node=_node_from_manifest(record.get("node")),
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise EvidenceError(f"manifest entry {key!r}: {err}") from err
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(value: Any) -> Any:
+    """A JSON-like value whose strings (keys too) are valid Unicode (a lone surrogate, which no
+    UTF-8 can carry, becomes U+FFFD) and whose numbers are finite (others become None): what
+    snddiag reads from a stranger and what it writes on stdout."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {well_formed(k): well_formed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [well_formed(v) for v in value]
+    return value
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return number
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a number JSON allows")
+
+
+def load_json(text: str) -> Any:
+    """JSON from a stranger: NaN, Infinity and numbers beyond a double are refused (ValueError,
+    as for any malformed JSON), strings made valid Unicode (well_formed)."""
+    return well_formed(json.loads(text, parse_float=_finite, parse_constant=_no_constant))
 
 
 def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
@@ -309,7 +346,7 @@ def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
             f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB"
         )
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except (ValueError, RecursionError) as err:
         raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {str(err)[:200]}") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):

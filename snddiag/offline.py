@@ -146,11 +146,13 @@ def _analyze_lines(paths: list[Path], args: argparse.Namespace, rules: list[Rule
     the order they finish, not the order given), then the summary's exit code."""
     import json
 
+    from snddiag.evidence import well_formed
     from snddiag.report.summary import overall_exit
 
     results = []
     for result in _each_bundle(paths, args, rules, ordered=False):
-        sys.stdout.write(json.dumps(result, separators=(",", ":")) + "\n")
+        line = json.dumps(well_formed(result), separators=(",", ":"), allow_nan=False)
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
         results.append(result)
     return overall_exit(results)

@@ -80,10 +80,8 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
         print_hanging(console, Text(escape(rule.explain)))
         if rule.remediation:
             console.print()
-            console.print(
-                Text("Remediation (steps are chosen by distro, architecture and VMM at run time):"),
-                style="bold",
-            )
+            heading = "Remediation (steps are chosen by distro, architecture and VMM at run time):"
+            print_hanging(console, Text(heading, style="bold"))
             for number, step in enumerate(rule.remediation, start=1):
                 filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
                 label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")

@@ -8,7 +8,7 @@ from typing import Any
 
 from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
-from snddiag.evidence import Evidence, Status
+from snddiag.evidence import Evidence, Status, well_formed
 from snddiag.facts import Facts
 from snddiag.facts.data_path import Stream
 from snddiag.report import verdict
@@ -257,7 +257,8 @@ def with_source(document: dict[str, Any], source: dict[str, Any]) -> dict[str, A
 
 
 def render_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    """The document as JSON that any strict reader takes: valid Unicode, finite numbers."""
+    return json.dumps(well_formed(document), indent=2, sort_keys=False, allow_nan=False) + "\n"
 
 
 ERROR_SCHEMA_VERSION = 1
@@ -273,4 +274,4 @@ def render_error_json(message: str, exit_code: int) -> str:
         "exit_code": int(exit_code),
         "error": message,
     }
-    return json.dumps(document, indent=2) + "\n"
+    return render_json(document)

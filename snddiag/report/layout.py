@@ -26,6 +26,17 @@ _LAST_SGR = re.compile(r"\x1b\[[0-9;]{0,24}m\Z")
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 # The narrowest column text is broken to, however deep the indent or narrow the terminal.
 MIN_WIDTH = 20
+DEFAULT_WIDTH = 80
+MAX_WIDTH = 1000
+
+
+def sane_width(width: int) -> int:
+    """The width to lay a report out at, from what the terminal or COLUMNS says: one out of
+    range (0, absurdly wide) is the default; a narrow one is widened to MIN_WIDTH, so that text
+    overflows a tiny terminal rather than being cut inside words."""
+    if not 1 <= width <= MAX_WIDTH:
+        return DEFAULT_WIDTH
+    return max(width, MIN_WIDTH)
 
 
 @contextlib.contextmanager
@@ -43,7 +54,7 @@ def page(stream: IO[str], *, color: bool | None) -> Iterator[Console]:
     buffer = io.StringIO()
     yield Console(
         file=buffer,
-        width=target.width,
+        width=sane_width(target.width),
         color_system=("auto" if target.is_terminal else "standard") if styled else None,
         force_terminal=styled,
         highlight=False,

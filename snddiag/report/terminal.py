@@ -133,7 +133,7 @@ def render_terminal(
     with page(stream, color=color) as console:
         line = Text("snddiag: ", style="bold")
         line.append(*_VERDICT[document["status"]])
-        console.print(line)
+        console.print(line, soft_wrap=True)
         for said in _provenance(document.get("source")):
             print_hanging(console, Text(said, style="dim"), hang_by=2)
         print_hanging(console, Text(_summary(document), style="dim"), hang_by=2)
@@ -189,7 +189,7 @@ def _print_sections(console: Console, document: dict[str, Any]) -> None:
 
     def heading(text: str, style: str = "bold") -> None:
         console.print()
-        console.print(Text(text, style=style))
+        console.print(Text(text, style=style), soft_wrap=True)
 
     if document["not_checked"]:
         heading("Not checked (could not read what they need):", "bold magenta")
