@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from snddiag.bundle.redact.classes import CLASSES, DEFINING, RedactionClass, Shape, norm
+from snddiag.bundle.redact.classes import (
+    BY_NAME,
+    CLASSES,
+    DEFINING,
+    RedactionClass,
+    Shape,
+    norm,
+)
 from snddiag.bundle.redact.vocabulary import COMMON_WORDS, VOCABULARY_PREFIXES
 from snddiag.collect import plan
 from snddiag.collect.sources import Command
@@ -29,6 +36,28 @@ _WORD = rb"[A-Za-z0-9_]"
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_GUNZIP_BYTES = 64 * 1024 * 1024
 _SHAPES = {shape.group: (cls, shape) for cls in CLASSES for shape in cls.shapes}
+_PARAMETER = BY_NAME["parameter"]
+# Kernel parameters of the kernel itself that name no one (or that the diagnosis reads: the
+# clock source): their values are kept. A module's parameter (`virtio_snd.x=`, `systemd.y=`,
+# `modprobe.blacklist=`) is kept too. Any other value (a VMM agent's address, port or token
+# passed to init) is replaced.
+KEPT_PARAMETERS = frozenset(
+    {
+        "BOOT_IMAGE", "root", "rootfstype", "rootflags", "rootwait", "rootdelay", "ro", "rw",
+        "init", "initrd", "console", "earlycon", "earlyprintk", "loglevel", "quiet", "splash",
+        "debug", "panic", "nomodeset", "module_blacklist", "resume", "noresume", "mitigations",
+        "nokaslr", "kaslr", "tsc", "clocksource", "audit", "selinux", "apparmor", "security",
+        "lsm", "noapic", "nolapic", "acpi", "pci", "iommu", "intel_iommu", "amd_iommu", "nosmp",
+        "maxcpus", "nr_cpus", "mem", "hugepages", "crashkernel", "vga", "video", "fbcon",
+        "threadirqs", "preempt", "isolcpus", "nohz", "idle", "lockdown", "vsyscall", "pti",
+        "spectre_v2", "nmi_watchdog", "reboot", "swiotlb", "no_timer_check", "rcu_nocbs",
+        "cgroup_no_v1", "biosdevname", "noexec", "lpj", "reserve", "memmap",
+        # Their fields (addresses, the host name) are each redacted by their own class.
+        "ip", "nfsroot",
+    }
+)  # fmt: skip
+_PARAMETER_WORD = re.compile(rb'(?<!\S)([^\s=]+)=("[^"\n]*"|[^\s"]*)')
+_LOGGED_CMDLINE = re.compile(rb"((?:Kernel command line|Command line): )([^\n]*)")
 
 
 def _hex_byte_keys() -> frozenset[str]:
@@ -181,10 +210,32 @@ class Redactor:
                 lines[number] = line.replace(stripped, token.encode())
         return b"\n".join(lines)
 
+    def _parameter(self, match: re.Match[bytes]) -> bytes:
+        name, value = match.group(1), match.group(2)
+        text = name.decode("utf-8", errors="replace")
+        if not value or "." in text or text in KEPT_PARAMETERS or value.startswith(b"redacted-"):
+            return match.group()
+        token = self._token(_PARAMETER, value.decode("utf-8", errors="replace"))
+        return name + b"=" + token.encode()
+
+    def redact_parameters(self, words: bytes) -> bytes:
+        """A kernel command line with the value of each parameter not known to name no one
+        (KEPT_PARAMETERS, a module's) replaced."""
+        return _PARAMETER_WORD.sub(self._parameter, words)
+
+    def _redact_command_lines(self, key: str, data: bytes) -> bytes:
+        if key == "proc/cmdline":
+            return self.redact_parameters(data)
+        if b"ommand line: " not in data:
+            return data
+        return _LOGGED_CMDLINE.sub(lambda m: m.group(1) + self.redact_parameters(m.group(2)), data)
+
     def redact_entry(self, entry: Entry) -> Entry:
         data = entry.data
         if DEFINING.fullmatch(entry.key):
             data = self._redact_defining_lines(data)
+        if entry.kind in (Kind.FILE, Kind.COMMAND) and data:
+            data = self._redact_command_lines(entry.key, data)
         if entry.kind in (Kind.FILE, Kind.COMMAND) and data:
             data = self.redact_bytes(data, hex_bytes=entry.key in HEX_BYTE_KEYS)
         return replace(
