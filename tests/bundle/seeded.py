@@ -23,7 +23,7 @@ SERIALS = ("VMW-SN-884422", "BSN-11223344", "CSN-99887766")
 UUIDS = ("4c4c4544-0042-3510-8052-b4c04f4e4d32", "8a1c3e55-9f0b-4d2a-a6c1-0d3e4f5a6b7c")
 MACHINE_ID = "5f1b0c9e8d7a46b3a2c1d0e9f8a7b6c5"
 EMAIL = "k.kowalski+lab@mailbox.example.org"
-AGENT_TOKEN = "tok-3f9a81c2e7"  # an init argument of a VMM's agent
+AGENT_ARGUMENT = "tok-3f9a81c2e7"  # an init argument of a VMM's agent
 SIG_KEY = "12:34:56:78:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA:BB:CC"
 SIG_ROW = "AB:CD:EF:01:23:45"
 # A learnt MAC as other tools and the kernel write it: Cisco's dots, bare hex, hexdump bytes.
@@ -56,7 +56,7 @@ SECRETS: tuple[str, ...] = (
     *(u.upper() for u in UUIDS),
     MACHINE_ID,
     EMAIL,
-    AGENT_TOKEN,
+    AGENT_ARGUMENT,
 )
 
 # The seeded values of each redaction class, by class name: every class in
@@ -70,7 +70,7 @@ SEEDED_BY_CLASS: dict[str, tuple[str, ...]] = {
     "uuid": UUIDS,
     "machine_id": (MACHINE_ID,),
     "email": (EMAIL,),
-    "parameter": (AGENT_TOKEN,),
+    "parameter": (AGENT_ARGUMENT,),
 }
 
 RELEASE = "6.12.95+deb12-amd64"
@@ -85,7 +85,7 @@ FILES: dict[str, str] = {
     "proc/cmdline": (
         f"BOOT_IMAGE=/boot/vmlinuz-{RELEASE} root=UUID={UUIDS[1]} ro quiet "
         f"ip={IPV4[0]}::{IPV4[1]}:255.255.255.0:{HOSTNAME}:enp0s3:off "
-        f"systemd.machine_id={MACHINE_ID} agent_token={AGENT_TOKEN}\n"
+        f"systemd.machine_id={MACHINE_ID} agent_token={AGENT_ARGUMENT}\n"
     ),
     "etc/os-release": (
         'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'

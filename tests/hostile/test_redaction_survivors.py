@@ -19,7 +19,7 @@ from snddiag.bundle.redact import redact_evidence
 from snddiag.engine.load import load_rules
 from snddiag.evidence import Entry, Evidence, Kind, Status, manifest_of
 from snddiag.pipeline import diagnose
-from tests.bundle.seeded import AGENT_TOKEN, HOSTNAME, MACHINE_ID, make_tree
+from tests.bundle.seeded import AGENT_ARGUMENT, HOSTNAME, MACHINE_ID, make_tree
 from tests.guests import REPO, guest_evidence
 from tests.hostile.kit import run
 
@@ -138,7 +138,7 @@ def test_a_host_name_that_is_a_common_word_keeps_the_diagnosis() -> None:
 def test_collect_redacts_the_snapshot_directory_by_default(tmp_path: Path) -> None:
     tree = tmp_path / "tree"
     make_tree(tree)
-    secrets = (HOSTNAME, MACHINE_ID, AGENT_TOKEN)
+    secrets = (HOSTNAME, MACHINE_ID, AGENT_ARGUMENT)
     snapshot = tmp_path / "snap"
     ran = run("--root", str(tree), "collect", "--dir", str(snapshot), tmp=tmp_path)
     assert ran.code == 0 and "redacted: " in ran.err, ran
