@@ -36,6 +36,12 @@ _WORD = rb"[A-Za-z0-9_]"
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_GUNZIP_BYTES = 64 * 1024 * 1024
 _SHAPES = {shape.group: (cls, shape) for cls in CLASSES for shape in cls.shapes}
+_NEEDS = {
+    shape.group: re.compile(shape.needs, re.IGNORECASE)
+    for cls in CLASSES
+    for shape in cls.shapes
+    if shape.needs
+}
 _PARAMETER = BY_NAME["parameter"]
 # Kernel parameters of the kernel itself that name no one (or that the diagnosis reads: the
 # clock source): their values are kept. A module's parameter (`virtio_snd.x=`, `systemd.y=`,
@@ -93,7 +99,7 @@ class Redactor:
         self._tokens: dict[tuple[str, str], str] = {}
         self._values: dict[str, set[str]] = {c.name: set() for c in CLASSES}
         self._replaced: Counter[str] = Counter()
-        self._patterns: dict[bool, re.Pattern[bytes]] = {}
+        self._patterns: dict[tuple[bool, tuple[str, ...]], re.Pattern[bytes]] = {}
         self._in_vocabulary: set[bytes] = set()
 
     def learn(self, evidence: Evidence) -> None:
@@ -134,12 +140,18 @@ class Redactor:
         if len(key) >= cls.shortest and not generic and not in_vocabulary:
             self._in_text.update([key, *spellings])
 
-    def _pattern(self, hex_bytes: bool) -> re.Pattern[bytes]:
+    def _pattern(self, hex_bytes: bool, data: bytes) -> re.Pattern[bytes]:
         """Names by place, then learnt values (longest first), then shapes; `hex_bytes`: the
-        text holds hex byte strings, so shapes they take are left out."""
-        pattern = self._patterns.get(hex_bytes)
+        text holds hex byte strings, so shapes they take are left out; a shape that `needs` a
+        mark joins only when `data` has it."""
+        marked = tuple(g for g, needs in _NEEDS.items() if needs.search(data))
+        pattern = self._patterns.get((hex_bytes, marked))
         if pattern is None:
-            shapes = [s for _cls, s in _SHAPES.values() if not (hex_bytes and s.hex_bytes)]
+            shapes = [
+                s
+                for _cls, s in _SHAPES.values()
+                if not (hex_bytes and s.hex_bytes) and (not s.needs or s.group in marked)
+            ]
             parts = [_group(s) for s in shapes if s.by_place]
             if self._in_text:
                 names = sorted((n.encode() for n in self._in_text), key=len, reverse=True)
@@ -154,7 +166,7 @@ class Redactor:
                 )
             parts += [_group(s) for s in shapes if not s.by_place]
             pattern = re.compile(b"|".join(parts), re.IGNORECASE)
-            self._patterns[hex_bytes] = pattern
+            self._patterns[(hex_bytes, marked)] = pattern
         return pattern
 
     def _token(self, cls: RedactionClass, value: str) -> str:
@@ -187,7 +199,7 @@ class Redactor:
             if plain is not None:
                 redacted = self.redact_bytes(plain, hex_bytes=hex_bytes)
                 return data if redacted == plain else gzip.compress(redacted, mtime=0)
-        return self._pattern(hex_bytes).sub(self._substitute, data)
+        return self._pattern(hex_bytes, data).sub(self._substitute, data)
 
     def redact_text(self, text: str) -> str:
         raw = text.encode("utf-8", errors="surrogateescape")
