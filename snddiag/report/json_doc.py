@@ -193,7 +193,21 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
         "not_checked": [_not_checked(n) for n in diagnosis.not_checked],
         "rules_evaluated": diagnosis.rules_evaluated,
         "unreadable_sources": _unreadable(evidence),
+        "kernel_log": _kernel_log(facts, evidence),
     }
+
+
+def _kernel_log(facts: Facts, evidence: Evidence) -> dict[str, Any]:
+    """Which kernel log the facts come from, and every kernel-log source that was read (for
+    `--root DIR`, the mounted system's own log files and journal)."""
+    from snddiag.collect.plan import KERNEL_LOGS, key_of
+
+    read = []
+    for log in KERNEL_LOGS:
+        entry = evidence.get(key_of(log.source))
+        if entry is not None and entry.ok:
+            read.append(log.label)
+    return {"source": facts.kernel.log_source, "read": read}
 
 
 SOURCE_KINDS = ("live", "bundle", "snapshot")

@@ -31,9 +31,10 @@ def _summary(document: dict[str, Any]) -> str:
         sound = f"{snd['name']} on {snd['transport']}, driver {snd['driver'] or 'none'}"
     else:
         sound = "none" if snd["present"] is False else "unknown"
+    log = document.get("kernel_log", {}).get("source") or "none could be read"
     return (
         f"kernel {system['kernel_release'] or '?'} ({system['arch'] or '?'}), {distro}; "
-        f"host {host['vmm'] or 'unknown'}{machine}; virtio sound: {sound}"
+        f"host {host['vmm'] or 'unknown'}{machine}; virtio sound: {sound}; kernel log: {log}"
     )
 
 
