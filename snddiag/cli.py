@@ -99,7 +99,11 @@ def build_parser() -> argparse.ArgumentParser:
     target = collect.add_mutually_exclusive_group(required=True)
     target.add_argument("-o", "--output", metavar="FILE", help="bundle (.tar.gz), or - for stdout")
     target.add_argument("--dir", type=Path, metavar="DIR", help="snapshot directory")
-    collect.add_argument("--no-redact", action="store_true", help="keep identifiers in the bundle")
+    collect.add_argument(
+        "--no-redact",
+        action="store_true",
+        help="keep identifiers (host names, addresses, serials...) in the bundle or snapshot",
+    )
 
     analyze = sub.add_parser("analyze", parents=[common], help="diagnose saved bundles offline")
     analyze.add_argument("bundles", nargs="*", type=Path, metavar="BUNDLE")
@@ -307,6 +311,27 @@ def _silence_stdout() -> None:
         pass
 
 
+def _occupy_closed_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`>&-`): the descriptor gets /dev/null opened
+    read-only, so that no file snddiag opens later takes its number (a report would be written
+    into it), and every write to it fails (EBADF): a result that cannot be written is 74."""
+    for fd, name in ((0, "stdin"), (1, "stdout"), (2, "stderr")):
+        try:
+            os.fstat(fd)
+            continue
+        except OSError:
+            pass
+        try:
+            devnull = os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            continue
+        if devnull != fd:
+            os.dup2(devnull, fd)
+            os.close(devnull)
+        if getattr(sys, name) is None and fd:
+            setattr(sys, name, open(fd, "w", encoding="utf-8", closefd=False))  # noqa: SIM115
+
+
 def _tolerant_streams() -> None:
     """Any output encoding works: what it cannot encode is written as `\\xb7`, not an error."""
     for stream in (sys.stdout, sys.stderr):
@@ -379,6 +404,7 @@ def _missing_library(err: ImportError, args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         _signal.signal(_signal.SIGINT, _signal.default_int_handler)
+        _occupy_closed_streams()
         _tolerant_streams()
         return _run(list(sys.argv[1:] if argv is None else argv))
     except KeyboardInterrupt:

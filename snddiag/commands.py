@@ -147,13 +147,13 @@ def collect_command(args: argparse.Namespace) -> int:
     rules = load_rules_given(args) if args.dir is None else []
     evidence = collect(args.root or Path("/"), live=args.root is None)
     if args.dir is not None:
-        _save_snapshot(evidence, args.dir)
-        # A snapshot directory is never redacted and records no diagnosis.
+        # Redacted as a bundle is (--no-redact keeps identifiers); it records no diagnosis.
+        redaction = _save_snapshot(evidence, args.dir, redact=not args.no_redact)
         summary: dict[str, Any] = {
             "output": str(args.dir),
             "written_as": "directory",
             "entries": len(evidence),
-            "redaction": {"enabled": False},
+            "redaction": redaction,
             "verdict": None,
         }
     else:
@@ -172,15 +172,28 @@ def collect_command(args: argparse.Namespace) -> int:
     return ExitCode.OK
 
 
-def _save_snapshot(evidence: Evidence, directory: Path) -> None:
+def _save_snapshot(evidence: Evidence, directory: Path, *, redact: bool) -> dict[str, Any]:
+    """Write the snapshot directory; what redaction replaced (the manifest's `redaction` of a
+    bundle)."""
     from snddiag.bundle.output import code_for
+    from snddiag.bundle.redact import redact_evidence
+    from snddiag.bundle.write import redaction_note
     from snddiag.evidence import save_directory
 
+    redaction: dict[str, Any] = {"enabled": redact}
+    if redact:
+        evidence, redactor = redact_evidence(evidence)
+        redaction["classes"] = redactor.summary()
     try:
         save_directory(evidence, directory)
     except OSError as err:
         raise CommandError(f"cannot write {directory}: {err.strerror}", code_for(err)) from err
-    print(f"snddiag: snapshot written to {directory}", file=sys.stderr)
+    print(
+        f"snddiag: snapshot written to {directory} ({len(evidence)} entries, "
+        f"{redaction_note(redaction)})",
+        file=sys.stderr,
+    )
+    return redaction
 
 
 def _save_bundle(evidence: Evidence, rules: list[Rule], args: argparse.Namespace) -> Written:

@@ -10,14 +10,18 @@ file or command entry sit at `data/<key>`. Links and node metadata live in the m
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import math
 import os
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path, PurePosixPath
+from typing import IO, Any
 
 SNAPSHOT_FORMAT = 1
 MANIFEST_NAME = "manifest.json"
@@ -213,43 +217,47 @@ def manifest_of(evidence: Evidence) -> dict[str, object]:
     }
 
 
-PRIVATE_DIR = 0o700
-PRIVATE_FILE = 0o600
-
-
-def _private_dir(path: Path) -> None:
-    """A new directory only its owner may enter (it may hold root's kernel log), any umask."""
-    path.mkdir(PRIVATE_DIR)
-    os.chmod(path, PRIVATE_DIR)
-
-
-def _private_file(path: Path, data: bytes) -> None:
-    # O_EXCL|O_NOFOLLOW: a new file, never through a link or into a FIFO left in the directory.
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    with os.fdopen(os.open(path, flags, PRIVATE_FILE), "wb") as out:
-        os.fchmod(out.fileno(), PRIVATE_FILE)
-        out.write(data)
-
-
 def save_directory(evidence: Evidence, directory: Path) -> None:
     """Write a snapshot directory (the layout of fixtures and of bundles' contents).
 
-    `directory` is new or empty; what snddiag creates is 0700 (directories) and 0600 (files).
+    `directory` is made here, or is an empty directory the caller owns that nobody else may
+    write to; what snddiag creates is 0700 (directories) and 0600 (files), each made through
+    handles on the folders it made (snddiag.handles): a link planted meanwhile is never followed.
     """
-    if not directory.exists():
-        directory.parent.mkdir(parents=True, exist_ok=True)
-        _private_dir(directory)
-    for entry in evidence:
-        if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok:
-            *folders, name = check_key(entry.key).split("/")
-            folder = directory
-            for part in (DATA_DIR, *folders):
-                folder = folder / part
-                if not folder.is_dir():
-                    _private_dir(folder)
-            _private_file(folder / name, entry.data)
-    text = json.dumps(manifest_of(evidence), indent=1, sort_keys=False) + "\n"
-    _private_file(directory / MANIFEST_NAME, text.encode("utf-8"))
+    from snddiag.handles import new_directory, subdirectory, write_new_file
+
+    # Entries come sorted by key: only the handles on the current folder's chain stay open.
+    chain: list[tuple[str, int]] = [("", new_directory(directory))]
+    try:
+        for entry in evidence:
+            if entry.kind in (Kind.FILE, Kind.COMMAND) and entry.ok:
+                *parts, name = check_key(entry.key).split("/")
+                wanted = [DATA_DIR, *parts]
+                kept = 1
+                while (
+                    kept < len(chain) and kept <= len(wanted) and chain[kept][0] == wanted[kept - 1]
+                ):
+                    kept += 1
+                while len(chain) > kept:
+                    os.close(chain.pop()[1])
+                for part in wanted[kept - 1 :]:
+                    chain.append((part, subdirectory(chain[-1][1], part)))
+                write_new_file(chain[-1][1], name, entry.data)
+        text = json.dumps(manifest_of(evidence), indent=1, sort_keys=False) + "\n"
+        write_new_file(chain[0][1], MANIFEST_NAME, text.encode("utf-8"))
+    finally:
+        for _name, fd in chain:
+            os.close(fd)
+
+
+def _common_length(have: list[str], wanted: list[str]) -> int:
+    """How many leading folders two chains share."""
+    count = 0
+    for mine, theirs in zip(have, wanted):
+        if mine != theirs:
+            break
+        count += 1
+    return count
 
 
 def _node_from_manifest(raw: object) -> NodeInfo | None:
@@ -264,7 +272,7 @@ def _node_from_manifest(raw: object) -> NodeInfo | None:
             readable=bool(raw["readable"]),
             writable=bool(raw["writable"]),
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise EvidenceError(f"bad node record: {err}") from err
 
 
@@ -292,8 +300,43 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
             names=tuple(str(n) for n in names) if isinstance(names, list) else (),
             node=_node_from_manifest(record.get("node")),
         )
-    except (KeyError, TypeError, ValueError) as err:
+    except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise EvidenceError(f"manifest entry {key!r}: {err}") from err
+
+
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def well_formed(value: Any) -> Any:
+    """A JSON-like value whose strings (keys too) are valid Unicode (a lone surrogate, which no
+    UTF-8 can carry, becomes U+FFFD) and whose numbers are finite (others become None): what
+    snddiag reads from a stranger and what it writes on stdout."""
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {well_formed(k): well_formed(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [well_formed(v) for v in value]
+    return value
+
+
+def _finite(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"number {text[:40]} is out of range")
+    return number
+
+
+def _no_constant(text: str) -> float:
+    raise ValueError(f"{text} is not a number JSON allows")
+
+
+def load_json(text: str) -> Any:
+    """JSON from a stranger: NaN, Infinity and numbers beyond a double are refused (ValueError,
+    as for any malformed JSON), strings made valid Unicode (well_formed)."""
+    return well_formed(json.loads(text, parse_float=_finite, parse_constant=_no_constant))
 
 
 def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
@@ -303,7 +346,7 @@ def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
             f"{MANIFEST_NAME} is larger than {MAX_MANIFEST_BYTES // (1024 * 1024)} MiB"
         )
     try:
-        doc = json.loads(text)
+        doc = load_json(text)
     except (ValueError, RecursionError) as err:
         raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {str(err)[:200]}") from err
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
@@ -318,43 +361,105 @@ def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
     return meta, doc["entries"]
 
 
-def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
-    """Read a snapshot directory; with `verify`, every file's sha256 must match the manifest."""
-    manifest = directory / MANIFEST_NAME
+@dataclass(frozen=True)
+class SizeLimits:
+    """What a snapshot directory may hold: each data file, and all of them together."""
+
+    max_file_bytes: int
+    max_total_bytes: int
+    file_option: str = ""  # the option that sets it, for the message: "--max-member-mb"
+    total_option: str = ""
+
+
+def load_directory(
+    directory: Path, *, verify: bool = True, limits: SizeLimits | None = None
+) -> Evidence:
+    """Read a snapshot directory; with `verify`, every file's size and sha256 must match the
+    manifest. The directory is a stranger's as much as a bundle is: below it, only regular
+    files are opened, through real directories (a link anywhere is refused), never one that
+    could block; a data file's size is compared with the manifest's and the `limits` before
+    a byte of it is read."""
+    from snddiag.handles import directory_handle
+
     try:
-        with open(manifest, "rb") as handle:
-            raw = handle.read(MAX_MANIFEST_BYTES + 1)
+        with directory_handle(directory) as root:
+            return _load_below(root, verify, limits)
     except OSError as err:
-        raise EvidenceError(f"cannot read {manifest}: {err.strerror}") from err
+        raise EvidenceError(f"cannot read {directory}: {err.strerror or err}") from err
+
+
+def _open_below(root: int, rel: str) -> int:
+    from snddiag.handles import UnsafePathError, open_beneath
+
+    try:
+        return open_beneath(root, rel)
+    except UnsafePathError as err:
+        raise EvidenceError(f"{rel} is {err.strerror}; only regular files are read") from err
+    except OSError as err:
+        if err.errno in (errno.ELOOP, errno.ENOTDIR):
+            reason = "goes through a symbolic link or a non-directory; not followed"
+            raise EvidenceError(f"{rel} {reason}") from err
+        raise EvidenceError(f"cannot read {rel}: {err.strerror or err}") from err
+
+
+def _check_size(key: str, size: int, total: int, limits: SizeLimits | None) -> None:
+    if limits is None:
+        return
+    mib = 1024 * 1024
+    if size > limits.max_file_bytes:
+        raise EvidenceError(
+            f"entry {key!r} is {size / mib:.1f} MB, more than the {limits.file_option} limit "
+            f"({limits.max_file_bytes // mib} MB)"
+        )
+    if total > limits.max_total_bytes:
+        raise EvidenceError(
+            f"holds more than the {limits.total_option} limit ({limits.max_total_bytes // mib} MB)"
+        )
+
+
+def _load_below(root: int, verify: bool, limits: SizeLimits | None) -> Evidence:
+    fd = _open_below(root, MANIFEST_NAME)
+    with os.fdopen(fd, "rb") as handle:
+        raw = handle.read(MAX_MANIFEST_BYTES + 1)
     meta, records = parse_manifest(raw.decode("utf-8", errors="replace"))
     evidence = Evidence(meta=meta)
-    data_root = directory / DATA_DIR
+    total = 0
     for key, record in records.items():
         check_key(key)
         data = b""
         if isinstance(record, Mapping) and "sha256" in record:
-            path = data_root / key
-            if path.is_symlink() or not path.is_file():
-                raise EvidenceError(f"entry {key!r} has no regular data file")
-            data, digest = _read_capped(path, MAX_COMMAND_BYTES)
+            size = record.get("size")
+            if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+                raise EvidenceError(f"entry {key!r}: size {size!r} is not a byte count")
+            fd = _open_below(root, f"{DATA_DIR}/{key}")
+            with os.fdopen(fd, "rb") as handle:
+                actual = os.fstat(handle.fileno()).st_size
+                if verify and actual != size:
+                    raise EvidenceError(f"entry {key!r}: {actual} bytes, the manifest says {size}")
+                total += actual
+                _check_size(key, actual, total, limits)
+                wanted = actual if verify else min(actual, MAX_COMMAND_BYTES + 1)
+                data, digest = _read_capped(handle, MAX_COMMAND_BYTES, wanted)
             if verify and digest != record["sha256"]:
                 raise EvidenceError(f"entry {key!r}: sha256 does not match the manifest")
         evidence.add(capped(entry_from_manifest(key, record, data)))
     return evidence
 
 
-def _read_capped(path: Path, cap: int) -> tuple[bytes, str]:
-    """(at most cap + 1 bytes of the file, the sha256 of all of it), in bounded memory."""
+def _read_capped(handle: IO[bytes], cap: int, size: int) -> tuple[bytes, str]:
+    """(at most cap + 1 bytes of the file, the sha256 of its first `size` bytes), in bounded
+    memory; a file that grows meanwhile is read no further."""
     digest = hashlib.sha256()
     kept = bytearray()
-    try:
-        with open(path, "rb") as handle:
-            for chunk in iter(lambda: handle.read(_READ_CHUNK), b""):
-                digest.update(chunk)
-                if len(kept) <= cap:
-                    kept += chunk[: cap + 1 - len(kept)]
-    except OSError as err:
-        raise EvidenceError(f"cannot read {path}: {err.strerror}") from err
+    left = size
+    while left > 0:
+        chunk = handle.read(min(_READ_CHUNK, left))
+        if not chunk:
+            break
+        left -= len(chunk)
+        digest.update(chunk)
+        if len(kept) <= cap:
+            kept += chunk[: cap + 1 - len(kept)]
     return bytes(kept), digest.hexdigest()
 
 

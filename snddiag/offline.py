@@ -61,10 +61,6 @@ def _where_snapshot_is(root: Path) -> str:
 
 
 def analyze_command(args: argparse.Namespace) -> int:
-    from snddiag.evidence import EvidenceError, load_directory
-    from snddiag.pipeline import diagnose
-    from snddiag.report.json_doc import meta_source, with_source
-
     if args.jsonl and args.json:
         raise CommandError(
             "--jsonl and --json are two formats: give one (--jsonl: a line per bundle)",
@@ -78,14 +74,7 @@ def analyze_command(args: argparse.Namespace) -> int:
             raise CommandError("give bundles or --root DIR, not both", ExitCode.USAGE)
         if args.jsonl:
             raise CommandError("--jsonl is for bundles, not --root DIR", ExitCode.USAGE)
-        try:
-            evidence = load_directory(args.snapshot_root)
-        except EvidenceError as err:
-            hint = _where_snapshot_is(args.snapshot_root)
-            raise CommandError(f"{args.snapshot_root}: {err}{hint}", ExitCode.DATA_ERR) from err
-        document = diagnose(evidence, rules).document
-        source = meta_source("snapshot", str(args.snapshot_root), evidence.meta)
-        return print_report(with_source(document, source), args)
+        return _analyze_snapshot(args.snapshot_root, args, rules)
     if not args.bundles:
         raise CommandError("analyze needs BUNDLE... or --root DIR", ExitCode.USAGE)
     if args.jsonl:
@@ -112,8 +101,23 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
+def _analyze_snapshot(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
+    from snddiag.bundle import BundleError, WorkerBugError
+    from snddiag.bundle.analyze import diagnose_snapshot
+
+    limits = _limits(args)
+    try:
+        found = diagnose_snapshot(path, rules, limits)
+    except BundleError as err:
+        hint = _where_snapshot_is(path)
+        raise CommandError(f"{path}: {err}{hint}", ExitCode.DATA_ERR) from err
+    except WorkerBugError as err:
+        raise CommandError(f"{path}: {err}", ExitCode.SOFTWARE) from err
+    return print_report(found.document, args)
+
+
 def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
-    from snddiag.bundle import BundleError
+    from snddiag.bundle import BundleError, WorkerBugError
     from snddiag.bundle.analyze import diagnose_bundle
 
     limits = _limits(args)
@@ -121,6 +125,8 @@ def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> 
         found = diagnose_bundle(path, rules, limits)
     except BundleError as err:
         raise CommandError(f"{path}: {err}", ExitCode.DATA_ERR) from err
+    except WorkerBugError as err:
+        raise CommandError(f"{path}: {err}", ExitCode.SOFTWARE) from err
     status = found.document["status"]
     if args.json and found.collected_status not in (None, status):
         # The text report says it in its header; JSON has it in `source`, and people watching
@@ -165,11 +171,13 @@ def _analyze_lines(paths: list[Path], args: argparse.Namespace, rules: list[Rule
     the order they finish, not the order given), then the summary's exit code."""
     import json
 
+    from snddiag.evidence import well_formed
     from snddiag.report.summary import overall_exit
 
     results = []
     for result in _each_bundle(paths, args, rules, ordered=False):
-        sys.stdout.write(json.dumps(result, separators=(",", ":")) + "\n")
+        line = json.dumps(well_formed(result), separators=(",", ":"), allow_nan=False)
+        sys.stdout.write(line + "\n")
         sys.stdout.flush()
         results.append(result)
     return overall_exit(results)

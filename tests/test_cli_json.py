@@ -174,8 +174,13 @@ def test_collect_dir_json_names_the_directory_and_no_verdict(
     assert document["output"] == str(target)
     assert document["format"] == "directory"
     assert document["entries"] == len(load_directory(target))
-    assert document["redaction"] == {"enabled": False, "classes": {}}
+    assert document["redaction"]["enabled"] is True  # redacted by default, as a bundle is
+    assert document["redaction"]["classes"]["hostname"]["values"] == 1
     assert document["verdict"] is None
+    kept = tmp_path / "kept"
+    argv = ["--root", str(tree), "collect", "--dir", str(kept), "--no-redact", "--json"]
+    assert main(argv) == 0
+    assert _document(capsys, "collect")["redaction"] == {"enabled": False, "classes": {}}
 
 
 def test_collect_to_stdout_with_json_is_a_usage_error(

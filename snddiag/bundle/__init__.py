@@ -19,6 +19,10 @@ class BundleError(Exception):
     """A bundle that cannot be written or read; the message is one line for the user."""
 
 
+class WorkerBugError(Exception):
+    """snddiag itself failed on an input in a worker (not a property of the input): exit 70."""
+
+
 @dataclass(frozen=True)
 class Limits:
     """What reading one bundle may cost. The sizes are checked on each tar header before its

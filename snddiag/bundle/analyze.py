@@ -14,19 +14,20 @@ choosing text, JSON or JSON Lines is the command's.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from snddiag.bundle import BundleError, Limits
+from snddiag.bundle import BundleError, Limits, WorkerBugError
 from snddiag.bundle.provenance import bundle_source
 from snddiag.bundle.read import read_bundle
 from snddiag.bundle.workers import Done, run_bounded
 from snddiag.engine.load import Rule
+from snddiag.evidence import EvidenceError, SizeLimits, load_directory
 from snddiag.pipeline import diagnose
 from snddiag.report import ExitCode
-from snddiag.report.json_doc import with_source
+from snddiag.report.json_doc import meta_source, with_source
 
 # The provenance fields of a bundles item: those of the report's `source`, flat.
 PROVENANCE = (
@@ -58,12 +59,42 @@ class BundleDiagnosis:
 def diagnose_bundle(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
     """One bundle's full diagnosis with these rules, in a worker bounded by `limits`;
     BundleError with the reason when it cannot be read or exceeds a limit."""
-    for _index, outcome in run_bounded([(_diagnose_here, (path, rules, limits))], limits):
+    return _bounded(_diagnose_here, path, rules, limits)
+
+
+def diagnose_snapshot(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
+    """A snapshot directory's full diagnosis, as untrusted as a bundle: read in a worker
+    bounded by `limits` (time, memory, each file's and the total size); BundleError with the
+    reason when it cannot be read or exceeds a limit."""
+    return _bounded(_diagnose_snapshot_here, path, rules, limits)
+
+
+def _bounded(
+    call: Callable[[Path, list[Rule], Limits], BundleDiagnosis],
+    path: Path,
+    rules: list[Rule],
+    limits: Limits,
+) -> BundleDiagnosis:
+    for _index, outcome in run_bounded([(call, (path, rules, limits))], limits):
         if isinstance(outcome, Done):
             found: BundleDiagnosis = outcome.value
             return found
+        if outcome.bug:
+            raise WorkerBugError(outcome.reason)
         raise BundleError(outcome.reason)
     raise AssertionError("run_bounded gives one outcome per call")
+
+
+def _diagnose_snapshot_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:
+    sizes = SizeLimits(
+        limits.max_member_bytes, limits.max_total_bytes, "--max-member-mb", "--max-total-mb"
+    )
+    try:
+        evidence = load_directory(path, limits=sizes)
+    except EvidenceError as err:
+        raise BundleError(str(err)) from err
+    source = meta_source("snapshot", str(path), evidence.meta)
+    return BundleDiagnosis(with_source(diagnose(evidence, rules).document, source))
 
 
 def _diagnose_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagnosis:

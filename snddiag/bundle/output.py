@@ -1,7 +1,7 @@
 """Where `collect -o PATH` writes, without ever replacing what is not a regular file.
 
-- a new path or a regular file: a temporary file beside it (mode 0600), renamed over it when
-  complete, so PATH is whole or untouched;
+- a new path or a regular file: a temporary file beside it (mode 0600, made through a handle on
+  the folder: snddiag.handles), renamed over it when complete, so PATH is whole or untouched;
 - a character device (`/dev/null`), a FIFO, or a pipe named by `/dev/fd/N` or `/dev/stdout`
   (bash's `>(cmd)`): written through as a stream; the node stays what it was;
 - anything else (a directory, a block device, a socket, a symbolic link to a regular file or to
@@ -18,15 +18,13 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
 from snddiag.collect.tree import describe
+from snddiag.handles import create_temporary, open_parent
 from snddiag.report import ExitCode
-
-PRIVATE_FILE = 0o600
 
 # What goes wrong while bytes are written, rather than when the output is created.
 _IO_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EIO, errno.EPIPE, errno.EFBIG})
@@ -100,37 +98,40 @@ def _write_stream(path: Path, write: Callable[[IO[bytes]], None]) -> None:
 
 
 def _write_atomically(path: Path, write: Callable[[IO[bytes]], None]) -> None:
-    """The file appears whole under its name, mode 0600, or the old one stays."""
-    directory = path.parent if str(path.parent) else Path(".")
+    """The file appears whole under its name, mode 0600, or the old one stays. The folder is
+    opened once (snddiag.handles: no link someone else owns on the way); the temporary file is
+    made and renamed relative to that handle, so a folder swapped meanwhile changes nothing."""
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+        folder, name = open_parent(path)
     except OSError as err:
         raise _failure(path, err, ExitCode.CANNOT_CREATE) from err
     try:
         try:
-            with os.fdopen(fd, "wb") as out:
-                os.fchmod(out.fileno(), PRIVATE_FILE)  # whatever the umask: root's kernel log
-                write(out)
-                out.flush()
-                os.fsync(out.fileno())
+            fd, tmp = create_temporary(folder, name)
         except OSError as err:
-            raise _failure(path, err, ExitCode.IO_ERROR) from err
-        _replace(Path(tmp), path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    with contextlib.suppress(OSError):
-        dir_fd = os.open(directory, os.O_RDONLY)
+            raise _failure(path, err, ExitCode.CANNOT_CREATE) from err
         try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+            try:
+                with os.fdopen(fd, "wb") as out:
+                    write(out)
+                    out.flush()
+                    os.fsync(out.fileno())
+            except OSError as err:
+                raise _failure(path, err, ExitCode.IO_ERROR) from err
+            _replace(folder, tmp, name, path)
+        except BaseException:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp, dir_fd=folder)
+            raise
+        with contextlib.suppress(OSError):
+            os.fsync(folder)
+    finally:
+        os.close(folder)
 
 
-def _replace(tmp: Path, path: Path) -> None:
+def _replace(folder: int, tmp: str, name: str, path: Path) -> None:
     try:
-        here = os.lstat(path)
+        here = os.stat(name, dir_fd=folder, follow_symlinks=False)
     except FileNotFoundError:
         here = None
     except OSError as err:
@@ -138,6 +139,6 @@ def _replace(tmp: Path, path: Path) -> None:
     if here is not None and not stat.S_ISREG(here.st_mode):  # appeared while we wrote
         raise _refusal(path, f"it is {describe(here.st_mode)}")
     try:
-        os.replace(tmp, path)
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
     except OSError as err:
         raise _failure(path, err, ExitCode.CANNOT_CREATE) from err

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import hashlib
-import json
 import os
 import stat
 import tarfile
@@ -31,6 +30,7 @@ from snddiag.evidence import (
     capped,
     check_key,
     entry_from_manifest,
+    load_json,
     parse_manifest,
 )
 
@@ -257,7 +257,7 @@ def _diagnosis(files: dict[str, _Member], info: Mapping[str, Any]) -> dict[str, 
     if expected is not None and member.sha256 != expected:
         raise BundleError(f"{DIAGNOSIS_NAME}: sha256 does not match the manifest")
     try:
-        document = json.loads(raw.decode("utf-8"))
+        document = load_json(raw.decode("utf-8"))
     except (ValueError, RecursionError) as err:
         raise BundleError(f"{DIAGNOSIS_NAME} is not JSON: {err}") from err
     return document if isinstance(document, dict) else None
@@ -300,7 +300,7 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise BundleError(f"{MANIFEST_NAME} is larger than {MAX_JSON_BYTES // MIB} MiB")
     manifest_text = manifest.head.decode("utf-8", errors="replace")
     try:
-        document = json.loads(manifest_text)
+        document = load_json(manifest_text)
     except (ValueError, RecursionError) as err:
         raise BundleError(f"{MANIFEST_NAME} is not JSON: {err}") from err
     if not isinstance(document, dict):

@@ -100,7 +100,7 @@ def build_bundle(
 
 
 def write_tar(built: Built, out: IO[bytes], mtime: int) -> None:
-    """A gzip tar of the members: regular files only, owned by nobody in particular."""
+    """A gzip tar of the members: regular files only (0600), owned by nobody in particular."""
     with gzip.GzipFile(filename="", mode="wb", fileobj=out, mtime=mtime, compresslevel=6) as gz:
         _write_members(built, gz, mtime)
 
@@ -111,12 +111,14 @@ def _write_members(built: Built, out: gzip.GzipFile, mtime: int) -> None:
             info = tarfile.TarInfo(name)
             info.size = len(data)
             info.mtime = mtime
-            info.mode = 0o644
+            # 0600: `tar xzf` as root must not leave root's kernel log readable by everyone.
+            info.mode = 0o600
             info.uname = info.gname = ""
             tar.addfile(info, io.BytesIO(data))
 
 
-def _redaction_note(redaction: dict[str, Any]) -> str:
+def redaction_note(redaction: dict[str, Any]) -> str:
+    """'not redacted', or 'redacted: ' and what, for the line saying where the output went."""
     if not redaction.get("enabled"):
         return "not redacted"
     return "redacted: " + (describe_counts(redaction.get("classes", {})) or "nothing found")
@@ -197,7 +199,7 @@ def save_bundle(
     )
     print(
         f"snddiag: bundle written to {'stdout' if output == '-' else output} ({written.entries} "
-        f"entries, {_redaction_note(built.redaction)}; verdict: {written.status})",
+        f"entries, {redaction_note(built.redaction)}; verdict: {written.status})",
         file=sys.stderr,
     )
     return written

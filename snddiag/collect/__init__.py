@@ -76,11 +76,17 @@ def _run_unless_stood_in(
             run_sources((source,), root, evidence)
 
 
-def _read_kernel_log(root: Path, evidence: Evidence) -> None:
-    """The kernel log from the first place, in the plan's order, that gives any lines."""
-    for log in plan.KERNEL_LOGS:
-        run_sources((log.source,), root, evidence)
-        entry = evidence.get(plan.key_of(log.source))
+def _read_kernel_log(root: Path, evidence: Evidence, *, live: bool = True) -> None:
+    """The kernel log from the first place, in the plan's order, that gives any lines; for a
+    mounted system (not `live`), from its own log files and journal."""
+    logs = (
+        tuple(log.source for log in plan.KERNEL_LOGS)
+        if live
+        else plan.mounted_kernel_logs(str(root))
+    )
+    for source in logs:
+        run_sources((source,), root, evidence)
+        entry = evidence.get(plan.key_of(source))
         if entry is not None and entry.ok and entry.data.strip():
             return
 
@@ -119,7 +125,7 @@ def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) ->
     run_sources(plan.with_release(runnable(rest), release), root, evidence)
     if live:
         _run_unless_stood_in(rest, root, evidence, release)
-        _read_kernel_log(root, evidence)
+    _read_kernel_log(root, evidence, live=live)
     if live:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())

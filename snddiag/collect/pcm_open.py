@@ -14,6 +14,7 @@ import stat
 from pathlib import Path
 
 OPEN_FLAGS = os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC
+ALSA_MAJOR = 116  # CONFIG_SND_MAJOR, include/sound/core.h: every ALSA node, dynamic minors too
 
 
 class PcmError(Exception):
@@ -97,7 +98,7 @@ def open_failure(node: Path, st: os.stat_result, exc: OSError, proc_dir: Path) -
     return f"cannot open {node}: {exc.strerror or exc}"
 
 
-def open_pcm(node: Path, proc_dir: Path = Path("/proc")) -> int:
+def open_pcm(node: Path, proc_dir: Path = Path("/proc"), sys_dir: Path = Path("/sys")) -> int:
     """A non-blocking read-write descriptor on the PCM node, or PcmError with the reason."""
     try:
         st = os.stat(node)
@@ -107,7 +108,30 @@ def open_pcm(node: Path, proc_dir: Path = Path("/proc")) -> int:
         raise PcmError(f"cannot look at {node}: {exc.strerror or exc}") from None
     if not stat.S_ISCHR(st.st_mode):
         raise PcmError(f"{node} is not a character device")
+    check_alsa_pcm(node, st.st_rdev, sys_dir)
     try:
-        return os.open(node, OPEN_FLAGS)
+        fd = os.open(node, OPEN_FLAGS)
     except OSError as exc:
         raise PcmError(open_failure(node, st, exc, proc_dir)) from None
+    if os.fstat(fd).st_rdev != st.st_rdev:  # swapped for another node meanwhile
+        os.close(fd)
+        raise PcmError(f"{node} was replaced while it was opened")
+    return fd
+
+
+def check_alsa_pcm(node: Path, rdev: int, sys_dir: Path = Path("/sys")) -> None:
+    """PcmError unless the device number is ALSA's and sysfs names it a PCM: a node named like
+    a PCM may be any character device, and opening one (or its ioctls) can have effects."""
+    major, minor = os.major(rdev), os.minor(rdev)
+    if major != ALSA_MAJOR:
+        raise PcmError(
+            f"{node} is not an ALSA device (device {major}:{minor}; ALSA's major is {ALSA_MAJOR})"
+        )
+    try:
+        uevent = (sys_dir / "dev" / "char" / f"{major}:{minor}" / "uevent").read_text()
+    except (OSError, UnicodeDecodeError):
+        raise PcmError(f"{node}: sysfs knows no ALSA device {major}:{minor}") from None
+    names = [line[8:] for line in uevent.splitlines() if line.startswith("DEVNAME=")]
+    if not names or not names[0].rsplit("/", 1)[-1].startswith("pcmC"):
+        shown = names[0] if names else "no name"
+        raise PcmError(f"{node}: ALSA device {major}:{minor} is {shown}, not a PCM")

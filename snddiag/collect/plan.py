@@ -107,6 +107,7 @@ KERNEL_LOGS: tuple[KernelLog, ...] = (
     KernelLog(Command("dmesg", ("dmesg",), timeout_s=5), "dmesg", "dmesg"),
     KernelLog(File("var/log/kern.log"), "/var/log/kern.log", "log"),
     KernelLog(File("var/log/messages"), "/var/log/messages", "log"),
+    KernelLog(File("var/log/syslog"), "/var/log/syslog", "log"),
     KernelLog(
         Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
         "journalctl -k",
@@ -155,6 +156,20 @@ PLAN: tuple[Source, ...] = (
     + MODULE_FILES
 )
 KERNEL_LOG_KEYS: tuple[str, ...] = tuple(key_of(log.source) for log in KERNEL_LOGS)
+
+
+def mounted_kernel_logs(root: str) -> tuple[Source, ...]:
+    """The kernel-log sources of a system mounted at `root` (`--root DIR`, a guest's disk): its
+    log files, and its journal read by this machine's journalctl with `--root`, which resolves
+    links inside DIR as that system would. The ring buffer and dmesg would be this machine's."""
+    sources: list[Source] = []
+    for log in KERNEL_LOGS:
+        if isinstance(log.source, File):
+            sources.append(log.source)
+        elif isinstance(log.source, Command) and log.source.name == "journalctl-k":
+            argv = ("journalctl", "--root", root, *log.source.argv[1:])
+            sources.append(Command(log.source.name, argv, timeout_s=log.source.timeout_s))
+    return tuple(sources)
 
 
 def declared(*keys: str) -> tuple[str, ...]:

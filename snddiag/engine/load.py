@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
@@ -102,9 +104,37 @@ def _refuse_aliases(path: Path, text: str) -> None:
             )
 
 
+# The largest shipped rule is a few KiB; a site's may be longer, never megabytes.
+MAX_RULE_FILE_BYTES = 1024 * 1024
+_READ = os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+
+
+def _read_rule_file(path: Path) -> bytes:
+    """The bytes of a rule file: a regular file (a link to one is fine) of at most
+    MAX_RULE_FILE_BYTES. A FIFO or a device is never opened (it would block, or have effects);
+    O_NONBLOCK and the fstat after opening cover one swapped in meanwhile."""
+    if not isinstance(path, Path):  # a member of snddiag.pyz: the archive's own
+        data: bytes = path.read_bytes()
+    else:
+        from snddiag.collect.tree import describe
+
+        seen = os.stat(path)
+        if not stat.S_ISREG(seen.st_mode):
+            raise RuleFileError(path, None, f"not a regular file: {describe(seen.st_mode)}")
+        fd = os.open(path, _READ)
+        with os.fdopen(fd, "rb") as handle:
+            now = os.fstat(fd)
+            if (now.st_dev, now.st_ino) != (seen.st_dev, seen.st_ino):
+                raise RuleFileError(path, None, "replaced while it was opened")
+            data = handle.read(MAX_RULE_FILE_BYTES + 1)
+    if len(data) > MAX_RULE_FILE_BYTES:
+        raise RuleFileError(path, None, f"larger than {MAX_RULE_FILE_BYTES // 1024} KiB")
+    return data
+
+
 def load_yaml(path: Path) -> Any:
     try:
-        text = path.read_text(encoding="utf-8")
+        text = _read_rule_file(path).decode("utf-8")
     except OSError as err:
         raise RuleFileError(path, None, f"cannot read: {err.strerror}") from err
     except UnicodeDecodeError as err:
@@ -138,7 +168,9 @@ class _Checker:
         if not isinstance(value, str) or not value.strip():
             raise self.fail(doc, f"'{key}' must be a non-empty string", key)
         self.placeholders(doc, key, value)
-        return value.strip()
+        # Prose is one paragraph: a report shows every line break in it escaped, since a value
+        # filled in from a guest (a user name, a device) could carry one to forge a report line.
+        return " ".join(line.strip() for line in value.strip().splitlines() if line.strip())
 
     def placeholders(self, doc: LinedDict, key: str, value: str) -> None:
         for name in PLACEHOLDER.findall(value):
@@ -369,11 +401,13 @@ def rule_files(directory: Path) -> list[Path]:
 
 
 def _files(directory: Path) -> list[Path]:
+    """Every name below directory but folders, whatever it is (a FIFO named like a rule is
+    reported by load_yaml, never skipped in silence); a link to a folder is not walked."""
     found: list[Path] = []
     for p in directory.iterdir():
-        if p.is_dir():
+        if p.is_dir() and not (isinstance(p, Path) and p.is_symlink()):
             found += _files(p)
-        elif p.is_file():
+        elif not p.is_dir():
             found.append(p)
     return sorted(found, key=lambda p: str(p).split("/"))
 
@@ -393,7 +427,7 @@ def _shipped_rules() -> Path:
     if SOURCE_TREE_RULES.is_dir():
         return SOURCE_TREE_RULES
     # In snddiag.pyz the rules are archive members: a zipfile.Path, read in place. It has what
-    # this module uses of a Path (iterdir, is_dir, is_file, name, read_text, str).
+    # this module uses of a Path (iterdir, is_dir, name, read_bytes, str).
     return cast(Path, resources.files("snddiag") / "rules")
 
 

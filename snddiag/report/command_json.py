@@ -9,12 +9,12 @@ their own schemas.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snddiag import __version__
 from snddiag.engine.load import Rule, RuleFileError
+from snddiag.report.json_doc import render_json
 
 COMMAND_SCHEMA_VERSION = 1
 
@@ -26,7 +26,7 @@ def render_command(kind: str, fields: dict[str, Any]) -> str:
         "kind": kind,
         **fields,
     }
-    return json.dumps(document, indent=2) + "\n"
+    return render_json(document)
 
 
 def render_rule_list(rules: Sequence[Rule]) -> str:

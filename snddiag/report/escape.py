@@ -6,8 +6,9 @@ plant an OSC 8 hyperlink or redraw a line to read "snddiag: everything is fine".
 each such character visibly instead, as Python writes it: ESC is the four characters `\\x1b`.
 
 Shown escaped:
-- C0 controls U+0000-U+001F except TAB (a tab only moves the cursor forward), and DEL U+007F;
-  LF too, unless `newlines=True` (only for prose that may span lines: a rule's explanation);
+- C0 controls U+0000-U+001F except TAB (a tab only moves the cursor forward), LF included (rule
+  prose is one paragraph, so a line break in a report's field can only come from a value filled
+  in from a guest or a bundle), and DEL U+007F;
 - C1 controls U+0080-U+009F (U+009B is a CSI on its own, like ESC [);
 - invisible format characters that reorder or hide text: bidi embeddings, overrides and
   isolates (U+202A-U+202E, U+2066-U+2069), marks (U+200E, U+200F, U+061C), zero-width
@@ -30,7 +31,6 @@ _UNSAFE = (
     "\ufeff\ufff9-\ufffb\ud800-\udfff"
 )
 _UNSAFE_LINE = re.compile(f"[{_UNSAFE}]")
-_UNSAFE_PROSE = re.compile(f"[{_UNSAFE.replace(chr(0x0A) + '-', chr(0x0B) + '-')}]")
 
 
 def _shown(match: re.Match[str]) -> str:
@@ -38,30 +38,22 @@ def _shown(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
-def escape(text: str, *, newlines: bool = False) -> str:
+def escape(text: str) -> str:
     """`text` with every character that could control a terminal written visibly (`\\x1b`)."""
-    unsafe = _UNSAFE_PROSE if newlines else _UNSAFE_LINE
-    if unsafe.search(text) is None:
+    if _UNSAFE_LINE.search(text) is None:
         return text
-    return unsafe.sub(_shown, text)
+    return _UNSAFE_LINE.sub(_shown, text)
 
 
-def escape_document(value: Any, *, prose: frozenset[str] = frozenset()) -> Any:
-    """A copy of a JSON-like document with every string (keys too) escaped, for text output;
-    the values of the keys in `prose` keep their line breaks."""
+def escape_document(value: Any) -> Any:
+    """A copy of a JSON-like document with every string (keys too) escaped, for text output:
+    whatever field a value lands in (a rule's title, explanation or step included)."""
     if isinstance(value, str):
         return escape(value)
     if isinstance(value, dict):
-        return {
-            escape(str(k)): (
-                escape(v, newlines=True)
-                if k in prose and isinstance(v, str)
-                else escape_document(v, prose=prose)
-            )
-            for k, v in value.items()
-        }
+        return {escape(str(k)): escape_document(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [escape_document(v, prose=prose) for v in value]
+        return [escape_document(v) for v in value]
     return value
 
 

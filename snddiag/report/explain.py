@@ -82,19 +82,17 @@ def render_explain(rule: Rule, stream: IO[str], *, color: bool | None = None) ->
             waits = escape(", ".join(rule.moot_if))
             print_hanging(console, Text(f"comes after: {waits} (when that fired too)", style="dim"))
         console.print()
-        print_hanging(console, Text(escape(rule.explain, newlines=True)))
+        print_hanging(console, Text(escape(rule.explain)))
         if rule.remediation:
             console.print()
-            console.print(
-                Text("Remediation (steps are chosen by distro, architecture and VMM at run time):"),
-                style="bold",
-            )
+            heading = "Remediation (steps are chosen by distro, architecture and VMM at run time):"
+            print_hanging(console, Text(heading, style="bold"))
             for number, step in enumerate(rule.remediation, start=1):
                 filters = escape("; ".join(f"{k}={','.join(v)}" for k, v in step.filters))
                 label = step.side + (f"{dot}{escape(step.tool)}" if step.tool else "")
                 text = Text()
                 text.append(f"[{label}]", style="dim")
-                text.append(f" {escape(step.text, newlines=True)}")
+                text.append(f" {escape(step.text)}")
                 if filters:
                     text.append(f"  (when {filters})", style="dim")
                 print_hanging(console, text, indent=2, label=Text(f"{number}. ", style="dim"))

@@ -8,7 +8,7 @@ from typing import Any
 
 from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
-from snddiag.evidence import Evidence, Status
+from snddiag.evidence import Evidence, Status, well_formed
 from snddiag.facts import Facts, expected_failure
 from snddiag.facts.data_path import Stream
 from snddiag.report import verdict
@@ -201,7 +201,21 @@ def build_document(evidence: Evidence, facts: Facts, diagnosis: Diagnosis) -> di
         ],
         "rules_evaluated": diagnosis.rules_evaluated,
         "unreadable_sources": _unreadable(evidence, facts),
+        "kernel_log": _kernel_log(facts, evidence),
     }
+
+
+def _kernel_log(facts: Facts, evidence: Evidence) -> dict[str, Any]:
+    """Which kernel log the facts come from, and every kernel-log source that was read (for
+    `--root DIR`, the mounted system's own log files and journal)."""
+    from snddiag.collect.plan import KERNEL_LOGS, key_of
+
+    read = []
+    for log in KERNEL_LOGS:
+        entry = evidence.get(key_of(log.source))
+        if entry is not None and entry.ok:
+            read.append(log.label)
+    return {"source": facts.kernel.log_source, "read": read}
 
 
 SOURCE_KINDS = ("live", "bundle", "snapshot")
@@ -265,4 +279,21 @@ def with_source(document: dict[str, Any], source: dict[str, Any]) -> dict[str, A
 
 
 def render_json(document: dict[str, Any]) -> str:
-    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+    """The document as JSON that any strict reader takes: valid Unicode, finite numbers."""
+    return json.dumps(well_formed(document), indent=2, sort_keys=False, allow_nan=False) + "\n"
+
+
+ERROR_SCHEMA_VERSION = 1
+
+
+def render_error_json(message: str, exit_code: int) -> str:
+    """The document of a run that failed (error.schema.json): scripts reading stdout get a
+    status they can test rather than nothing."""
+    document = {
+        "schema_version": ERROR_SCHEMA_VERSION,
+        "tool": {"name": "snddiag", "version": __version__},
+        "status": "failed",
+        "exit_code": int(exit_code),
+        "error": message,
+    }
+    return render_json(document)

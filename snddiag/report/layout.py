@@ -26,6 +26,17 @@ _LAST_SGR = re.compile(r"\x1b\[[0-9;]{0,24}m\Z")
 SEVERITY_STYLE = {"error": "bold red", "warning": "bold yellow", "info": "bold blue"}
 # The narrowest column text is broken to, however deep the indent or narrow the terminal.
 MIN_WIDTH = 20
+DEFAULT_WIDTH = 80
+MAX_WIDTH = 1000
+
+
+def sane_width(width: int) -> int:
+    """The width to lay a report out at, from what the terminal or COLUMNS says: one out of
+    range (0, absurdly wide) is the default; a narrow one is widened to MIN_WIDTH, so that text
+    overflows a tiny terminal rather than being cut inside words."""
+    if not 1 <= width <= MAX_WIDTH:
+        return DEFAULT_WIDTH
+    return max(width, MIN_WIDTH)
 
 
 @contextlib.contextmanager
@@ -43,7 +54,7 @@ def page(stream: IO[str], *, color: bool | None) -> Iterator[Console]:
     buffer = io.StringIO()
     yield Console(
         file=buffer,
-        width=target.width,
+        width=sane_width(target.width),
         color_system=("auto" if target.is_terminal else "standard") if styled else None,
         force_terminal=styled,
         highlight=False,
@@ -87,17 +98,18 @@ def wrap(text: Text, width: int, first_width: int | None = None) -> list[Text]:
 
 
 def print_hanging(
-    console: Console, body: Text, *, indent: int = 0, label: Text | None = None
+    console: Console, body: Text, *, indent: int = 0, label: Text | None = None, hang_by: int = 0
 ) -> None:
     """`label` then `body`, from column `indent`, wrapped to the console's width: the body's
     further lines start under its first character, not under the label (or, when that leaves
-    less than MIN_WIDTH columns, 4 columns in from `indent`)."""
+    less than MIN_WIDTH columns, 4 columns in from `indent`), and `hang_by` columns further in
+    (so that no wrapped line of a header starts where the verdict line does)."""
     from rich.text import Text
 
     label = label or Text()
-    hang = indent + label.cell_len
+    hang = indent + label.cell_len + hang_by
     if console.width - hang < MIN_WIDTH:
-        hang = indent + min(4, label.cell_len)
+        hang = indent + min(4, label.cell_len) + min(2, hang_by)
     first = max(console.width - indent - label.cell_len, 1)
     for number, line in enumerate(wrap(body, max(console.width - hang, MIN_WIDTH), first)):
         out = Text(" " * indent)

@@ -17,6 +17,7 @@ from snddiag import __version__
 from snddiag.engine.load import Rule
 from snddiag.report import ExitCode
 from snddiag.report.escape import escape_document
+from snddiag.report.layout import sane_width
 
 SUMMARY_SCHEMA_VERSION = 3
 STATUSES = ("ok", "warning", "error", "incomplete", "unreadable")
@@ -84,6 +85,7 @@ def render_summary(summary: dict[str, Any], stream: IO[str], *, color: bool | No
     # Piped output has no width of its own; rich would assume 80 columns and fold paths.
     width = None if stream.isatty() else 160
     console = Console(file=stream, no_color=no_color, highlight=False, emoji=False, width=width)
+    console.width = sane_width(console.width)
     # Paths, errors and rule ids come from bundles and the command line: escaped before use.
     summary = escape_document(summary)
     bundles = summary["bundles"]

@@ -22,8 +22,6 @@ _VERDICT = {
     "incomplete": ("diagnosis incomplete: some checks could not run", "bold magenta"),
 }
 _INDENT = 3
-# Rule prose that may span lines; every other string is shown on one line.
-_PROSE = frozenset({"explain", "step"})
 
 
 def _summary(document: dict[str, Any]) -> str:
@@ -34,9 +32,10 @@ def _summary(document: dict[str, Any]) -> str:
         sound = f"{snd['name']} on {snd['transport']}, driver {snd['driver'] or 'none'}"
     else:
         sound = "none" if snd["present"] is False else "unknown"
+    log = document.get("kernel_log", {}).get("source") or "none could be read"
     return (
         f"kernel {system['kernel_release'] or '?'} ({system['arch'] or '?'}), {distro}; "
-        f"host {_host_name(host, system)}{machine}; virtio sound: {sound}"
+        f"host {_host_name(host, system)}{machine}; virtio sound: {sound}; kernel log: {log}"
     )
 
 
@@ -138,16 +137,17 @@ def render_terminal(
 ) -> None:
     from rich.text import Text
 
-    # Every string of the document may come from the guest or a bundle: escaped before use.
-    document = escape_document(document, prose=_PROSE)
+    # Every string of the document may come from the guest or a bundle (rule prose too, with
+    # values filled in): escaped before use, each shown on its own line only by the layout.
+    document = escape_document(document)
     dot = " \u00b7 " if encodes(stream, "\u00b7") else " - "
     with page(stream, color=color) as console:
         line = Text("snddiag: ", style="bold")
         line.append(*_VERDICT[document["status"]])
-        console.print(line)
+        console.print(line, soft_wrap=True)
         for said in _provenance(document.get("source")):
-            print_hanging(console, Text(said, style="dim"))
-        console.print(Text(_summary(document), style="dim"))
+            print_hanging(console, Text(said, style="dim"), hang_by=2)
+        print_hanging(console, Text(_summary(document), style="dim"), hang_by=2)
         _print_findings(console, document, dot)
         _print_sections(console, document)
 
@@ -232,7 +232,7 @@ def _print_sections(console: Console, document: dict[str, Any]) -> None:
 
     def heading(text: str, style: str = "bold") -> None:
         console.print()
-        console.print(Text(text, style=style))
+        console.print(Text(text, style=style), soft_wrap=True)
 
     if document["not_checked"]:
         heading("Not checked (could not read what they need):", "bold magenta")

@@ -21,6 +21,9 @@ IPV4 = ("192.168.77.23", "192.168.77.1", "10.20.30.40")
 IPV6 = ("fd12:3456:789a::42", "fe80::5054:ff:fe12:3456", "2001:db8:1234::beef")
 SERIALS = ("VMW-SN-884422", "BSN-11223344", "CSN-99887766")
 UUIDS = ("4c4c4544-0042-3510-8052-b4c04f4e4d32", "8a1c3e55-9f0b-4d2a-a6c1-0d3e4f5a6b7c")
+MACHINE_ID = "5f1b0c9e8d7a46b3a2c1d0e9f8a7b6c5"
+EMAIL = "k.kowalski+lab@mailbox.example.org"
+AGENT_ARGUMENT = "tok-3f9a81c2e7"  # an init argument of a VMM's agent
 SIG_KEY = "12:34:56:78:9A:BC:DE:F0:11:22:33:44:55:66:77:88:99:AA:BB:CC"
 SIG_ROW = "AB:CD:EF:01:23:45"
 # A learnt MAC as other tools and the kernel write it: Cisco's dots, bare hex, hexdump bytes.
@@ -51,6 +54,9 @@ SECRETS: tuple[str, ...] = (
     *SERIALS,
     *UUIDS,
     *(u.upper() for u in UUIDS),
+    MACHINE_ID,
+    EMAIL,
+    AGENT_ARGUMENT,
 )
 
 # The seeded values of each redaction class, by class name: every class in
@@ -62,6 +68,9 @@ SEEDED_BY_CLASS: dict[str, tuple[str, ...]] = {
     "ip": (*IPV4, *IPV6),
     "serial": SERIALS,
     "uuid": UUIDS,
+    "machine_id": (MACHINE_ID,),
+    "email": (EMAIL,),
+    "parameter": (AGENT_ARGUMENT,),
 }
 
 RELEASE = "6.12.95+deb12-amd64"
@@ -75,7 +84,8 @@ FILES: dict[str, str] = {
     "proc/version": f"Linux version {RELEASE} (debian-kernel@lists.debian.org) #1 SMP\n",
     "proc/cmdline": (
         f"BOOT_IMAGE=/boot/vmlinuz-{RELEASE} root=UUID={UUIDS[1]} ro quiet "
-        f"ip={IPV4[0]}::{IPV4[1]}:255.255.255.0:{HOSTNAME}:enp0s3:off\n"
+        f"ip={IPV4[0]}::{IPV4[1]}:255.255.255.0:{HOSTNAME}:enp0s3:off "
+        f"systemd.machine_id={MACHINE_ID} agent_token={AGENT_ARGUMENT}\n"
     ),
     "etc/os-release": (
         'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nNAME="Debian GNU/Linux"\n'
@@ -131,6 +141,7 @@ DMESG = f"""[    0.000000] Linux version {RELEASE} (debian-kernel@lists.debian.o
 [    2.500000] bond0: enslaved {MAC_FORMS[0]} and {MAC_FORMS[3].lower()} ({MAC_FORMS[1]})
 [    2.600000] wlan0: bssid {MAC_FORMS[4]} key {NOT_MACS[0]} at {NOT_MACS[1]} ({NOT_MACS[2]})
 [    2.700000] nfs: server files.corp.example.net not responding
+[    2.800000] mail: delivery to <{EMAIL}> deferred
 [    3.000000] virtio_snd virtio0: ready
 [    3.100000] audit: user {USER} opened /home/{USER}/.config/pipewire at 12:34:56
 """

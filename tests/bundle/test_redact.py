@@ -13,7 +13,7 @@ import pytest
 from snddiag.bundle.read import read_bundle
 from snddiag.bundle.redact import CLASSES, RedactionClass, Redactor, redact_evidence
 from snddiag.bundle.redact.redactor import HEX_BYTE_KEYS
-from snddiag.bundle.write import _redaction_note, write_bundle
+from snddiag.bundle.write import redaction_note, write_bundle
 from snddiag.engine.load import Rule
 from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.parse.cmdline import parse_cmdline
@@ -264,8 +264,8 @@ def test_redaction_classes_are_named_once() -> None:
 def test_bundle_note_words_come_from_the_table(cls: RedactionClass) -> None:
     one = {"enabled": True, "classes": {cls.name: {"values": 1, "replacements": 3}}}
     two = {"enabled": True, "classes": {cls.name: {"values": 2, "replacements": 3}}}
-    assert _redaction_note(one) == f"redacted: 1 {cls.words[0]}"
-    assert _redaction_note(two) == f"redacted: 2 {cls.words[1]}"
+    assert redaction_note(one) == f"redacted: 1 {cls.words[0]}"
+    assert redaction_note(two) == f"redacted: 2 {cls.words[1]}"
 
 
 def test_bundle_writer_knows_no_redaction_class() -> None:

@@ -45,7 +45,7 @@ def test_bundle_has_one_top_directory_with_the_snapshot_layout(
     assert all(n.startswith(f"{top}/data/") for n in names[2:])
     assert f"{top}/data/proc/modules" in names
     with tarfile.open(out) as tar:
-        assert all(m.isreg() and m.uid == 0 and m.mode == 0o644 for m in tar.getmembers())
+        assert all(m.isreg() and m.uid == 0 and m.mode == 0o600 for m in tar.getmembers())
 
 
 def test_manifest_carries_the_bundle_section(

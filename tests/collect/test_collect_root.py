@@ -10,7 +10,7 @@ import pytest
 
 from snddiag.bundle.read import read_bundle
 from snddiag.cli import main
-from snddiag.evidence import Kind, load_directory
+from snddiag.evidence import Evidence, Kind, load_directory
 from tests.trees import write_files
 
 MARKER = "BOOT_IMAGE=/vmlinuz-tree root=/dev/vda1 tree-only-marker"
@@ -37,7 +37,7 @@ def test_bundle_holds_the_trees_files_and_nothing_of_this_machine(
     bundle = read_bundle(out)
     assert bundle.evidence.text("proc/cmdline") == MARKER + "\n"
     assert bundle.evidence.text("proc/sys/kernel/hostname") == "tree-host\n"
-    assert not [e.key for e in bundle.evidence if e.kind is Kind.COMMAND]
+    assert only_the_mounted_journal(bundle.evidence, tree)
     assert not bundle.evidence.keys_under("lib/udev") + bundle.evidence.keys_under("lib/psutil")
     assert not {"uid", "user", "gids", "groups"} & set(bundle.evidence.meta)
     with tarfile.open(out) as tar:
@@ -53,7 +53,7 @@ def test_snapshot_directory_of_the_tree(tree: Path, tmp_path: Path) -> None:
     assert main(["--root", str(tree), "collect", "--dir", str(target)]) == 0
     snapshot = load_directory(target)
     assert snapshot.text("proc/cmdline") == MARKER + "\n"
-    assert not [e.key for e in snapshot if e.kind is Kind.COMMAND]
+    assert only_the_mounted_journal(snapshot, tree)
 
 
 def test_root_that_does_not_exist_is_a_usage_error(
@@ -63,3 +63,9 @@ def test_root_that_does_not_exist_is_a_usage_error(
     assert main(["--root", str(tmp_path / "nope"), "collect", "-o", str(out)]) == 64
     assert capsys.readouterr().err == f"snddiag: --root {tmp_path / 'nope'}: no such directory\n"
     assert not out.exists()
+
+
+def only_the_mounted_journal(evidence: Evidence, tree: Path) -> bool:
+    """Offline, the one command run is journalctl on the tree's own journal (`--root TREE`)."""
+    commands = [e for e in evidence if e.kind is Kind.COMMAND]
+    return [(e.key, e.argv[1:3]) for e in commands] == [("cmd/journalctl-k", ("--root", str(tree)))]

@@ -116,5 +116,9 @@ def test_node_of_this_machine_is_a_char_device() -> None:
 
 def test_collect_of_an_empty_root_reads_nothing_and_runs_nothing(tmp_path: Path) -> None:
     evidence = collect(tmp_path, live=False)
-    assert not any(e.kind is Kind.COMMAND for e in evidence)
-    assert all(e.status is Status.MISSING for e in evidence)
+    # The one command: journalctl on the tree's own journal, which has none.
+    commands = [e for e in evidence if e.kind is Kind.COMMAND]
+    assert [(e.key, e.argv[1:3], e.ok) for e in commands] == [
+        ("cmd/journalctl-k", ("--root", str(tmp_path)), False)
+    ]
+    assert all(e.status is Status.MISSING for e in evidence if e.kind is not Kind.COMMAND)

@@ -694,7 +694,7 @@ def run_in_guest(
 
 SNDDIAG_COMMANDS: Mapping[str, str] = {
     "json": '"$PYTHON" -m snddiag --json',
-    "collect-dir": '"$PYTHON" -m snddiag collect --dir "$OUT/evidence"',
+    "collect-dir": '"$PYTHON" -m snddiag collect --no-redact --dir "$OUT/evidence"',
     "collect-bundle": '"$PYTHON" -m snddiag collect -o "$OUT/bundle.tar.gz"',
 }
 """One boot runs everything the live tests and the fixture capture need."""

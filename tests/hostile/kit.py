@@ -6,14 +6,19 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from snddiag.bundle.write import build_bundle
 from snddiag.evidence import Evidence, save_directory
 from snddiag.pipeline import diagnose
 from tests.bundle.tars import regular, write_tar_gz
-from tests.guests import guest_evidence
+from tests.guests import REPO, guest_evidence
 
 # Clear the screen, set the window title, an OSC 8 hyperlink, BEL, a C1 CSI (U+009B), bidi
 # overrides and isolates, backspace and DEL, and a carriage return that redraws the line.
@@ -111,3 +116,55 @@ def hostile_bundle(
             data = json.dumps(manifest).encode()
         out.append(regular(name, data))
     return write_tar_gz(path, out)
+
+
+SECONDS = 30.0  # 24 bundles, on 2 cores shared with the other tests and engineers
+MAX_RSS_MB = 300
+
+
+@dataclass(frozen=True)
+class Ran:
+    code: int
+    out: str
+    err: str
+    seconds: float
+    rss_mb: float  # the largest of the process and its workers
+
+
+# Runs snddiag as its child and writes the child's exit status and peak RSS (wait4: the child
+# and the workers it reaped). Not measured from pytest directly: an exec'd process inherits its
+# parent's RSS high-water mark, and this launcher is small where pytest is not.
+LAUNCHER = """
+import os, sys
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.executable, [sys.executable, "-m", "snddiag", *sys.argv[2:]])
+_pid, status, usage = os.wait4(pid, 0)
+with open(sys.argv[1], "w") as out:
+    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
+"""
+
+
+def run(*argv: str, tmp: Path, seconds: float = SECONDS) -> Ran:
+    """`snddiag ARGV`, with its time and its peak RSS (and its workers'); checked: within
+    `seconds` and MAX_RSS_MB, no traceback, a documented exit code other than 70."""
+    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
+    measured = tmp / "measured"
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", LAUNCHER, str(measured), *argv],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    code, maxrss_kib = (int(n) for n in measured.read_text().split())
+    ran = Ran(code, done.stdout, done.stderr, time.monotonic() - started, maxrss_kib / 1024)
+    assert ran.seconds < seconds, f"{argv} took {ran.seconds:.1f} s"
+    assert ran.rss_mb < MAX_RSS_MB, f"{argv} peaked at {ran.rss_mb:.0f} MB"
+    assert "Traceback" not in ran.err and "internal error" not in ran.err, ran.err
+    assert ran.code in documented_exit_codes() and ran.code != 70, ran
+    return ran
+
+
+def documented_exit_codes() -> set[int]:
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("### Exit codes", 1)[1].split("\n#", 1)[0]
+    return {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}

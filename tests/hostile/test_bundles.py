@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import struct
-import subprocess
-import sys
 import tarfile
 import time
 import zlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,57 +41,9 @@ from snddiag.pipeline import diagnose
 from tests.bundle.seeded import PCI_DEV, seeded_evidence
 from tests.bundle.tars import CREATED, bundle_members, regular, write_tar_gz
 from tests.guests import REPO
+from tests.hostile.kit import run
 
-SECONDS = 30.0  # 24 bundles, on 2 cores shared with the other tests and engineers
-MAX_RSS_MB = 300
 FEATURES_KEY = f"sys/{PCI_DEV}/virtio0/features"
-
-
-@dataclass(frozen=True)
-class Ran:
-    code: int
-    out: str
-    err: str
-    seconds: float
-    rss_mb: float  # the largest of the process and its workers
-
-
-# Runs snddiag as its child and writes the child's exit status and peak RSS (wait4: the child
-# and the workers it reaped). Not measured from pytest directly: an exec'd process inherits its
-# parent's RSS high-water mark, and this launcher is small where pytest is not.
-LAUNCHER = """
-import os, sys
-pid = os.fork()
-if pid == 0:
-    os.execv(sys.executable, [sys.executable, "-m", "snddiag", *sys.argv[2:]])
-_pid, status, usage = os.wait4(pid, 0)
-with open(sys.argv[1], "w") as out:
-    out.write(f"{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}")
-"""
-
-
-def run(*argv: str, tmp: Path) -> Ran:
-    """`snddiag ARGV`, with its time and its peak RSS (and its workers')."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "PYTHONDONTWRITEBYTECODE": "1"}
-    measured = tmp / "measured"
-    started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", LAUNCHER, str(measured), *argv],
-        env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    code, maxrss_kib = (int(n) for n in measured.read_text().split())
-    ran = Ran(code, done.stdout, done.stderr, time.monotonic() - started, maxrss_kib / 1024)
-    assert ran.seconds < SECONDS, f"{argv} took {ran.seconds:.1f} s"
-    assert ran.rss_mb < MAX_RSS_MB, f"{argv} peaked at {ran.rss_mb:.0f} MB"
-    assert "Traceback" not in ran.err and "internal error" not in ran.err, ran.err
-    assert ran.code in documented_exit_codes() and ran.code != 70, ran
-    return ran
-
-
-def documented_exit_codes() -> set[int]:
-    readme = (REPO / "README.md").read_text()
-    section = readme.split("### Exit codes", 1)[1].split("\n#", 1)[0]
-    return {int(code) for code in re.findall(r"^\| (\d+) \|", section, re.MULTILINE)}
 
 
 def gzip_bomb(inflated_mib: int) -> bytes:

@@ -209,7 +209,7 @@ def test_rule_text_is_escaped_in_list_explain_and_check(
     code, out, err = _run(["explain", "loud", "--rules", str(tmp_path)], capsys)
     assert code == 0
     assert_inert(out)
-    assert "Line one\\x1b[2J\nline two" in out
+    assert "Line one\\x1b[2J line two" in out  # rule prose is one paragraph
     (tmp_path / f"broken{NAME}.yaml").write_text("id: [\n")
     code, out, err = _run(["rules", "check", "--rules", str(tmp_path)], capsys)
     assert code == 65
@@ -256,8 +256,3 @@ def test_real_process_streams_carry_no_raw_control_byte(tmp_path: Path) -> None:
 )
 def test_escape_shows_each_control_visibly(text: str, shown: str) -> None:
     assert escape(text) == shown
-
-
-def test_escape_keeps_line_breaks_only_for_prose() -> None:
-    assert escape("a\nb\x1b", newlines=True) == "a\nb\\x1b"
-    assert escape("a\r\nb", newlines=True) == "a\\x0d\nb"

@@ -31,13 +31,28 @@ UDEV_KEY = "lib/udev/sound"
 UDEV_SERIALS = ("ID_SERIAL", "ID_SERIAL_SHORT", "ID_USB_SERIAL", "ID_USB_SERIAL_SHORT")
 
 HOME = rb"(?<=/home/)[A-Za-z0-9._-]+"
+# Home folders elsewhere: macOS's /Users, /srv/NAME (/var/home is covered by /home/).
+HOME_ELSEWHERE = rb"(?:(?<=/Users/)|(?<=/srv/))[A-Za-z0-9._-]+"
 UUID = rb"(?<![\w-])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])"
 MAC = rb"(?<![\w:.-])(?:(?:[0-9a-f]{2}:){5}[0-9a-f]{2}|(?:[0-9a-f]{2}-){5}[0-9a-f]{2})(?![\w:-])"
 IP6 = (
     rb"(?<![\w:.])(?:[0-9a-f]{0,4}:){2,7}"
     rb"(?:(?:\d{1,3}\.){3}\d{1,3}|[0-9a-f]{1,4})?(?:%[\w.-]+)?(?![\w:])"
 )
-IP4 = rb"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?!\w|\.\d)"
+# Glued to `_` (ip_10.0.0.1) is still an address: only letters, digits and dots end a word here.
+IP4 = rb"(?<![A-Za-z0-9.])(?:\d{1,3}\.){3}\d{1,3}(?![A-Za-z0-9]|\.\d)"
+# user@host.domain, as e-mail and as the kernel build banner writes it (`(builder@host.example)`);
+# a systemd unit instance (getty@tty1.service) is a name of the system, not of a person.
+EMAIL = rb"(?<![\w.+-])[\w.+-]{1,64}@(?:[a-z0-9-]{1,63}\.)+[a-z]{2,24}(?![\w-])"
+# The kernel banner's builder without a domain: `Linux version 6.1.0 (user@buildhost) (gcc`.
+BANNER_BUILDER = rb"(?<=[\w.+~-] \()[\w.+-]{1,64}@[\w.-]{1,253}(?=\) )"
+# The user of `user@192.0.2.1` (ssh, scp, a VMM agent's argument).
+USER_AT_ADDRESS = rb"(?<![\w.+-])[\w.+-]{1,64}(?=@\d{1,3}(?:\.\d{1,3}){3}(?!\d))"
+# systemd's machine id, given on the kernel command line or kept in /etc/machine-id.
+MACHINE_ID = rb"(?<=machine_id=)[0-9a-f]{32}(?![0-9a-f])"
+# A filesystem or partition id after UUID= or PARTUUID=: FAT's 1234-ABCD, MBR's 0a1b2c3d-01.
+FS_UUID = rb"(?<=UUID=)[0-9a-f][0-9a-f-]{3,35}(?![\w-])"
+_UNIT_SUFFIXES = (".service", ".socket", ".target", ".timer", ".mount", ".slice", ".scope")
 
 
 @dataclass(frozen=True)
@@ -47,12 +62,15 @@ class Shape:
     `hex_bytes`: colon-separated hex bytes (signatures, key ids) look like this too, so it is
     not matched in sources the collection plan declares `hex_bytes`. `by_place`: a name known by
     what stands before it (`/home/<name>`); it is matched before the learnt values and replaced
-    whatever it is, keep-list and vocabulary notwithstanding."""
+    whatever it is, keep-list and vocabulary notwithstanding. `needs`: a regex a text must
+    match for the shape to be tried on it at all (a shape that may start at any word slows
+    every other shape down, so the rare ones join only where their mark is)."""
 
     group: str
     regex: bytes
     hex_bytes: bool = False
     by_place: bool = False
+    needs: bytes = b""
 
 
 def _unchanged(text: str) -> str:
@@ -109,7 +127,8 @@ def _json_list(evidence: Evidence, key: str) -> list[dict[str, Any]]:
 def _learn_hostnames(evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
     """The host name, and for an FQDN its short name and (when dotted) its domain."""
     found = []
-    for name in [*(_first_line(e.data) for e in defining), evidence.meta.get("hostname", "")]:
+    for written in [*(_first_line(e.data) for e in defining), evidence.meta.get("hostname", "")]:
+        name = written.rstrip(".")  # an FQDN may be written absolute: host.example.net.
         found.append(name)
         short, _dot, domain = name.partition(".")
         if domain:
@@ -150,6 +169,14 @@ def _learn_nothing(_evidence: Evidence, _defining: Sequence[Entry]) -> list[str]
     return []
 
 
+def _learn_machine_ids(_evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
+    return [v for v in _stripped(defining) if re.fullmatch(r"[0-9a-f]{32}", v)]
+
+
+def _not_a_unit(text: str) -> str | None:
+    return None if text.endswith(_UNIT_SUFFIXES) else text
+
+
 def _mac(text: str) -> str:
     return text.replace("-", ":")
 
@@ -174,6 +201,9 @@ def _is_netmask(address: ipaddress.IPv4Address) -> bool:
 def _ip_address(text: str) -> str | None:
     """An address that names a machine, compressed; None for loopback, unspecified, multicast,
     netmasks and dotted text that is no address (a kernel release like 4.14.117.1)."""
+    octets = text.split(".")
+    if len(octets) == 4 and all(o.isdigit() for o in octets):
+        text = ".".join(str(int(o)) for o in octets)  # zero-padded: 010.001.002.003
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
@@ -203,7 +233,11 @@ CLASSES: tuple[RedactionClass, ...] = (
         words=("user name", "user names"),
         precedence=5,
         learn=_learn_users,
-        shapes=(Shape("home", HOME, by_place=True),),
+        shapes=(
+            Shape("home", HOME, by_place=True),
+            Shape("home_elsewhere", HOME_ELSEWHERE, by_place=True, needs=rb"/Users/|/srv/"),
+            Shape("user_at_address", USER_AT_ADDRESS, needs=rb"@\d"),
+        ),
         keep=GENERIC_USERS,
     ),
     RedactionClass(
@@ -245,8 +279,39 @@ CLASSES: tuple[RedactionClass, ...] = (
         precedence=3,
         learn=_learn_uuids,
         defined_in=r"sys/class/dmi/id/product_uuid",
-        shapes=(Shape("uuid", UUID),),
+        shapes=(
+            Shape("uuid", UUID),
+            Shape("fs_uuid", FS_UUID, by_place=True, needs=rb"UUID="),
+        ),
         keep=PLACEHOLDERS,
+    ),
+    RedactionClass(
+        name="machine_id",
+        prefix="machineid",
+        words=("machine id", "machine ids"),
+        precedence=7,
+        learn=_learn_machine_ids,
+        defined_in=r"etc/machine-id|var/lib/dbus/machine-id",
+        shapes=(Shape("machine_id", MACHINE_ID, by_place=True, needs=rb"machine_id="),),
+    ),
+    RedactionClass(
+        name="email",
+        prefix="email",
+        words=("e-mail or user@host address", "e-mail or user@host addresses"),
+        precedence=8,
+        learn=_learn_nothing,
+        shapes=(
+            Shape("email", EMAIL, needs=rb"@"),
+            Shape("banner", BANNER_BUILDER, by_place=True, needs=rb"@"),
+        ),
+        validate=_not_a_unit,
+    ),
+    RedactionClass(
+        name="parameter",
+        prefix="param",
+        words=("kernel parameter value", "kernel parameter values"),
+        precedence=9,
+        learn=_learn_nothing,
     ),
 )
 BY_NAME = {c.name: c for c in CLASSES}

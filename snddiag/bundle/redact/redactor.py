@@ -17,7 +17,14 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from snddiag.bundle.redact.classes import CLASSES, DEFINING, RedactionClass, Shape, norm
+from snddiag.bundle.redact.classes import (
+    BY_NAME,
+    CLASSES,
+    DEFINING,
+    RedactionClass,
+    Shape,
+    norm,
+)
 from snddiag.bundle.redact.vocabulary import COMMON_WORDS, VOCABULARY_PREFIXES
 from snddiag.collect import plan
 from snddiag.collect.sources import Command
@@ -29,6 +36,34 @@ _WORD = rb"[A-Za-z0-9_]"
 _GZIP_MAGIC = b"\x1f\x8b"
 _MAX_GUNZIP_BYTES = 64 * 1024 * 1024
 _SHAPES = {shape.group: (cls, shape) for cls in CLASSES for shape in cls.shapes}
+_NEEDS = {
+    shape.group: re.compile(shape.needs, re.IGNORECASE)
+    for cls in CLASSES
+    for shape in cls.shapes
+    if shape.needs
+}
+_PARAMETER = BY_NAME["parameter"]
+# Kernel parameters of the kernel itself that name no one (or that the diagnosis reads: the
+# clock source): their values are kept. A module's parameter (`virtio_snd.x=`, `systemd.y=`,
+# `modprobe.blacklist=`) is kept too. Any other value (a VMM agent's address, port or token
+# passed to init) is replaced.
+KEPT_PARAMETERS = frozenset(
+    {
+        "BOOT_IMAGE", "root", "rootfstype", "rootflags", "rootwait", "rootdelay", "ro", "rw",
+        "init", "initrd", "console", "earlycon", "earlyprintk", "loglevel", "quiet", "splash",
+        "debug", "panic", "nomodeset", "module_blacklist", "resume", "noresume", "mitigations",
+        "nokaslr", "kaslr", "tsc", "clocksource", "audit", "selinux", "apparmor", "security",
+        "lsm", "noapic", "nolapic", "acpi", "pci", "iommu", "intel_iommu", "amd_iommu", "nosmp",
+        "maxcpus", "nr_cpus", "mem", "hugepages", "crashkernel", "vga", "video", "fbcon",
+        "threadirqs", "preempt", "isolcpus", "nohz", "idle", "lockdown", "vsyscall", "pti",
+        "spectre_v2", "nmi_watchdog", "reboot", "swiotlb", "no_timer_check", "rcu_nocbs",
+        "cgroup_no_v1", "biosdevname", "noexec", "lpj", "reserve", "memmap",
+        # Their fields (addresses, the host name) are each redacted by their own class.
+        "ip", "nfsroot",
+    }
+)  # fmt: skip
+_PARAMETER_WORD = re.compile(rb'(?<!\S)([^\s=]+)=("[^"\n]*"|[^\s"]*)')
+_LOGGED_CMDLINE = re.compile(rb"((?:Kernel command line|Command line): )([^\n]*)")
 
 
 def _hex_byte_keys() -> frozenset[str]:
@@ -64,7 +99,7 @@ class Redactor:
         self._tokens: dict[tuple[str, str], str] = {}
         self._values: dict[str, set[str]] = {c.name: set() for c in CLASSES}
         self._replaced: Counter[str] = Counter()
-        self._patterns: dict[bool, re.Pattern[bytes]] = {}
+        self._patterns: dict[tuple[bool, tuple[str, ...]], re.Pattern[bytes]] = {}
         self._in_vocabulary: set[bytes] = set()
 
     def learn(self, evidence: Evidence) -> None:
@@ -105,12 +140,18 @@ class Redactor:
         if len(key) >= cls.shortest and not generic and not in_vocabulary:
             self._in_text.update([key, *spellings])
 
-    def _pattern(self, hex_bytes: bool) -> re.Pattern[bytes]:
+    def _pattern(self, hex_bytes: bool, data: bytes) -> re.Pattern[bytes]:
         """Names by place, then learnt values (longest first), then shapes; `hex_bytes`: the
-        text holds hex byte strings, so shapes they take are left out."""
-        pattern = self._patterns.get(hex_bytes)
+        text holds hex byte strings, so shapes they take are left out; a shape that `needs` a
+        mark joins only when `data` has it."""
+        marked = tuple(g for g, needs in _NEEDS.items() if needs.search(data))
+        pattern = self._patterns.get((hex_bytes, marked))
         if pattern is None:
-            shapes = [s for _cls, s in _SHAPES.values() if not (hex_bytes and s.hex_bytes)]
+            shapes = [
+                s
+                for _cls, s in _SHAPES.values()
+                if not (hex_bytes and s.hex_bytes) and (not s.needs or s.group in marked)
+            ]
             parts = [_group(s) for s in shapes if s.by_place]
             if self._in_text:
                 names = sorted((n.encode() for n in self._in_text), key=len, reverse=True)
@@ -125,7 +166,7 @@ class Redactor:
                 )
             parts += [_group(s) for s in shapes if not s.by_place]
             pattern = re.compile(b"|".join(parts), re.IGNORECASE)
-            self._patterns[hex_bytes] = pattern
+            self._patterns[(hex_bytes, marked)] = pattern
         return pattern
 
     def _token(self, cls: RedactionClass, value: str) -> str:
@@ -158,7 +199,7 @@ class Redactor:
             if plain is not None:
                 redacted = self.redact_bytes(plain, hex_bytes=hex_bytes)
                 return data if redacted == plain else gzip.compress(redacted, mtime=0)
-        return self._pattern(hex_bytes).sub(self._substitute, data)
+        return self._pattern(hex_bytes, data).sub(self._substitute, data)
 
     def redact_text(self, text: str) -> str:
         raw = text.encode("utf-8", errors="surrogateescape")
@@ -181,10 +222,32 @@ class Redactor:
                 lines[number] = line.replace(stripped, token.encode())
         return b"\n".join(lines)
 
+    def _parameter(self, match: re.Match[bytes]) -> bytes:
+        name, value = match.group(1), match.group(2)
+        text = name.decode("utf-8", errors="replace")
+        if not value or "." in text or text in KEPT_PARAMETERS or value.startswith(b"redacted-"):
+            return match.group()
+        token = self._token(_PARAMETER, value.decode("utf-8", errors="replace"))
+        return name + b"=" + token.encode()
+
+    def redact_parameters(self, words: bytes) -> bytes:
+        """A kernel command line with the value of each parameter not known to name no one
+        (KEPT_PARAMETERS, a module's) replaced."""
+        return _PARAMETER_WORD.sub(self._parameter, words)
+
+    def _redact_command_lines(self, key: str, data: bytes) -> bytes:
+        if key == "proc/cmdline":
+            return self.redact_parameters(data)
+        if b"ommand line: " not in data:
+            return data
+        return _LOGGED_CMDLINE.sub(lambda m: m.group(1) + self.redact_parameters(m.group(2)), data)
+
     def redact_entry(self, entry: Entry) -> Entry:
         data = entry.data
         if DEFINING.fullmatch(entry.key):
             data = self._redact_defining_lines(data)
+        if entry.kind in (Kind.FILE, Kind.COMMAND) and data:
+            data = self._redact_command_lines(entry.key, data)
         if entry.kind in (Kind.FILE, Kind.COMMAND) and data:
             data = self.redact_bytes(data, hex_bytes=entry.key in HEX_BYTE_KEYS)
         return replace(
