@@ -17,7 +17,12 @@ OPEN_FLAGS = os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 class PcmError(Exception):
-    """The test cannot go on; the message is the one-line reason for the report."""
+    """The test cannot go on; the message is the one-line reason for the report, `errno` the
+    error number of the call that failed, when one did."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = code
 
 
 def _name(lookup: str, number: int) -> str:
@@ -110,4 +115,4 @@ def open_pcm(node: Path, proc_dir: Path = Path("/proc")) -> int:
     try:
         return os.open(node, OPEN_FLAGS)
     except OSError as exc:
-        raise PcmError(open_failure(node, st, exc, proc_dir)) from None
+        raise PcmError(open_failure(node, st, exc, proc_dir), exc.errno) from None

@@ -28,6 +28,7 @@ PLAYED = [
     "play-slow-clock",
 ]
 COMMON = ["status", "device", "rate_hz", "format", "channels", "measured_rate_hz", "xruns"]
+CONTENT = ["peak_dbfs", "rms_dbfs", "silent", "dc_offset", "clipped_samples", "tone_hz"]
 
 
 def _document(guest: str) -> dict[str, Any]:
@@ -39,7 +40,7 @@ def test_data_path_has_the_contract_shape(guest: str) -> None:
     doc = _document(guest)
     jsonschema.validate(doc, SCHEMA)
     data_path = doc["data_path"]
-    assert list(data_path) == ["playback", "capture"]
+    assert list(data_path) == ["playback", "capture", "lifecycle"]
     playback, capture = data_path["playback"], data_path["capture"]
     assert list(playback) == [
         *COMMON[:5],
@@ -48,7 +49,14 @@ def test_data_path_has_the_contract_shape(guest: str) -> None:
         *COMMON[5:],
         "reason",
     ]
-    assert list(capture) == [*COMMON[:5], "frames_read", "frames_delivered", *COMMON[5:], "reason"]
+    assert list(capture) == [
+        *COMMON[:5],
+        "frames_read",
+        "frames_delivered",
+        *COMMON[5:],
+        "reason",
+        *CONTENT,
+    ]
     for side in (playback, capture):
         assert (side["reason"] is None) == (side["status"] == "ok"), side
 
