@@ -120,8 +120,9 @@ def _stress(life: dict[str, Any]) -> str:
     if not failures:
         return text + "; no call failed"
     first = failures[0]
+    calls = "1 failed call" if len(failures) == 1 else f"{len(failures)} failed calls"
     return (
-        f"{text}; {len(failures)} failed calls, first: cycle {first['cycle']} {first['call']} "
+        f"{text}; {calls}, first: cycle {first['cycle']} {first['call']} "
         f"{first['errno'] or ''} ({first['detail']})"
     )
 

@@ -26,6 +26,9 @@ PLAYED = [
     "play-busy",
     "play-xrun",
     "play-slow-clock",
+    "play-host-tone",
+    "play-no-capture-stream",
+    "play-slow-timer",
 ]
 COMMON = ["status", "device", "rate_hz", "format", "channels", "measured_rate_hz", "xruns"]
 CONTENT = ["peak_dbfs", "rms_dbfs", "silent", "dc_offset", "clipped_samples", "tone_hz"]
@@ -90,3 +93,29 @@ def test_terminal_says_why_nothing_ran() -> None:
     stream = io.StringIO()
     render_terminal(_document("play-no-card"), stream, color=False)
     assert "  playback not run: no ALSA card is bound to virtio_snd" in stream.getvalue()
+
+
+def test_terminal_shows_what_was_recorded_and_the_stress() -> None:
+    stream = io.StringIO()
+    render_terminal(_document("play-host-tone"), stream, color=False)
+    text = " ".join(stream.getvalue().split())
+    assert "recorded peak -6.0 dBFS, RMS -9.0 dBFS, a 440 Hz tone" in text
+    assert "stress 9 cycles at 48000/44100 Hz, S16_LE/S32_LE" in text
+    assert "1 failed call, first: cycle 7 start ETIMEDOUT (the pointer never moved in 2 s)" in text
+
+
+def test_terminal_says_digital_silence() -> None:
+    stream = io.StringIO()
+    render_terminal(_document("play-none"), stream, color=False)
+    text = " ".join(stream.getvalue().split())
+    assert "recorded digital silence (every sample zero)" in text
+    assert "; no call failed" in text
+
+
+def test_the_lifecycle_in_json_has_its_contract_shape() -> None:
+    life = _document("play-slow-timer")["data_path"]["lifecycle"]
+    assert life["status"] == "failed"
+    assert life["rates_tried"] == [48000, 44100]
+    assert {f["call"] for f in life["failures"]} <= {"start", "drain"}
+    assert all(f["errno"] == "ETIMEDOUT" for f in life["failures"])
+    assert life["start_latency_ms"] > 250
