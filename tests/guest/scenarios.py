@@ -549,9 +549,8 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
         # first run that fills the guest's caches (cold, one took 34 s, the next 17 s).
         "timing": '"$PYTHON" -m snddiag --json >/dev/null; '
         'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
-        f"{PLAY} >/dev/null; c=$(date +%s%N); {PLAY} --no-stress >/dev/null; d=$(date +%s%N); "
-        'echo "diagnosis_ms=$(((b-a)/1000000)) play_ms=$(((c-b)/1000000))'
-        ' quick_ms=$(((d-c)/1000000))"',
+        f"{PLAY} >/dev/null; c=$(date +%s%N); "
+        'echo "diagnosis_ms=$(((b-a)/1000000)) play_ms=$(((c-b)/1000000))"',
     },
     "play-no-card": {"play": PLAY},
     "play-not-permitted": {"play": PLAY},
@@ -561,7 +560,9 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-host-tone": {"play": PLAY},
     "play-slow-timer": {"play": PLAY},
     "play-interrupted": {"interrupted": INTERRUPTED},
-    "play-no-capture-stream": {"play": PLAY},
+    # A second run without the stress (not in play-none: its guest would outlast the lab's boot
+    # limit on a loaded host).
+    "play-no-capture-stream": {"play": PLAY, "quick": f"{PLAY} --no-stress"},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
