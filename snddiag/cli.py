@@ -91,7 +91,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--play",
         action="store_true",
         help="also test the data path: play about a second of a quiet 440 Hz tone on the virtio "
-        "card and record a second (makes a short sound)",
+        "card and record a second (makes a short sound), then open, start, drain and close the "
+        "playback stream over and over (the lifecycle stress)",
+    )
+    parser.add_argument(
+        "--no-stress",
+        action="store_true",
+        help="with --play: skip the lifecycle stress (a few seconds shorter)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 

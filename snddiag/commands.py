@@ -93,7 +93,7 @@ def diagnose_live(args: argparse.Namespace) -> int:
     check_directory("--root", args.root)
     if args.root is not None:
         _refuse_snapshot(args.root)
-    evidence = collect(root, live=args.root is None, play=play)
+    evidence = collect(root, live=args.root is None, play=play, stress=not args.no_stress)
     document = diagnose(evidence, rules).document
     source = meta_source("live", str(root), evidence.meta)
     return print_report(with_source(document, source), args)
@@ -105,6 +105,8 @@ def _play(args: argparse.Namespace) -> bool:
         raise CommandError(
             "--play tests this machine's card; it cannot run with --root", ExitCode.USAGE
         )
+    if args.no_stress and not args.play:
+        raise CommandError("--no-stress goes with --play", ExitCode.USAGE)
     return bool(args.play)
 
 
@@ -295,7 +297,7 @@ def explain_command(args: argparse.Namespace) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     if args.command is None:
         return diagnose_live(args)
-    if args.play:
+    if args.play or args.no_stress:
         raise CommandError(
             f"--play goes with the diagnosis only; {args.command} never plays", ExitCode.USAGE
         )

@@ -91,10 +91,12 @@ def _read_kernel_log(root: Path, evidence: Evidence, *, live: bool = True) -> No
             return
 
 
-def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) -> Evidence:
+def collect(
+    root: Path = Path("/"), *, live: bool = True, play: bool = False, stress: bool = True
+) -> Evidence:
     """Everything snddiag reads. `live` also runs commands and asks pyudev and psutil; `play`
     (only with `live`, only for `snddiag --play`) then runs the data-path test, which makes a
-    short sound on the virtio card."""
+    short sound on the virtio card, and with `stress` its lifecycle stress."""
     evidence = Evidence()
     evidence.meta.update(
         {
@@ -132,5 +134,5 @@ def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) ->
     if live and play:
         from snddiag.collect.data_path import read_data_path
 
-        evidence.add(read_data_path())
+        evidence.add(read_data_path(lifecycle=stress))
     return evidence

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from snddiag.collect.pcm import CaptureResult, Outcome, PlaybackResult, play, record
+from snddiag.collect.pcm_lifecycle import LifecycleResult, stress
 from snddiag.evidence import Entry, Kind, Status
 
 VIRTIO_DRIVER = "virtio_snd"
@@ -27,6 +28,7 @@ DATA_PATH_KEY = "probe/data-path"
 class DataPath:
     playback: PlaybackResult
     capture: CaptureResult
+    lifecycle: LifecycleResult
 
 
 NO_SOUND_KERNEL = (
@@ -79,10 +81,12 @@ def run_data_path(
     device: int = 0,
     seconds: float = 1.0,
     only: str | None = None,
+    lifecycle: bool = True,
     sys_dir: Path = Path("/sys"),
     dev_dir: Path = Path("/dev/snd"),
 ) -> DataPath:
-    """Playback then capture on the given PCM, or on the virtio card's first ones."""
+    """Playback then capture on the given PCM, or on the virtio card's first ones; then, with
+    `lifecycle` and a playback that worked, the playback PCM's lifecycle stress."""
 
     def target(direction: str) -> tuple[int, int] | str:
         if only is not None and only != direction:
@@ -101,23 +105,40 @@ def run_data_path(
         if isinstance(where, str)
         else record(*where, seconds=seconds, dev_dir=dev_dir)
     )
-    return DataPath(playback, capture)
+    return DataPath(playback, capture, _lifecycle(playback, lifecycle, dev_dir))
 
 
-def _side(result: PlaybackResult | CaptureResult) -> dict[str, Any]:
+def _lifecycle(playback: PlaybackResult, wanted: bool, dev_dir: Path) -> LifecycleResult:
+    if not wanted:
+        return LifecycleResult(Outcome.NOT_RUN, reason="skipped (--no-stress)")
+    # A device that played slowly is worth stressing (its starts show it); one that played
+    # nothing, or could not be opened, is not.
+    if not playback.frames_consumed or playback.device is None:
+        return LifecycleResult(Outcome.NOT_RUN, reason="the playback test did not work")
+    card, device = playback.device.removeprefix("hw:").split(",")
+    return stress(dev_dir / f"pcmC{card}D{device}p", playback.device)
+
+
+def _side(result: PlaybackResult | CaptureResult | LifecycleResult) -> dict[str, Any]:
     return {**asdict(result), "status": result.status.value}
 
 
 def read_data_path(
-    *, sys_dir: Path = Path("/sys"), dev_dir: Path = Path("/dev/snd"), seconds: float = 1.0
+    *,
+    sys_dir: Path = Path("/sys"),
+    dev_dir: Path = Path("/dev/snd"),
+    seconds: float = 1.0,
+    lifecycle: bool = True,
 ) -> Entry:
-    """Run the data-path test and record it as evidence: {"playback", "capture", "seconds"}."""
+    """Run the data-path test and record it as evidence: {"playback", "capture", "lifecycle",
+    "seconds"}."""
     started = time.monotonic()
-    result = run_data_path(seconds=seconds, sys_dir=sys_dir, dev_dir=dev_dir)
+    result = run_data_path(seconds=seconds, lifecycle=lifecycle, sys_dir=sys_dir, dev_dir=dev_dir)
     elapsed = time.monotonic() - started
     doc = {
         "playback": _side(result.playback),
         "capture": _side(result.capture),
+        "lifecycle": _side(result.lifecycle),
         "seconds": round(elapsed, 3),
     }
     data = json.dumps(doc, indent=1, sort_keys=True).encode()

@@ -17,7 +17,7 @@ import os
 import select
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -82,7 +82,13 @@ class CaptureResult:
     state: str | None = None
     max_delay_frames: int | None = None
     elapsed_s: float = 0.0
+    # What was recorded (tone.content), None when nothing was read.
     peak_dbfs: float | None = None
+    rms_dbfs: float | None = None
+    silent: bool | None = None
+    dc_offset: float | None = None
+    clipped_samples: int | None = None
+    tone_hz: float | None = None
 
 
 @dataclass(frozen=True)
@@ -131,32 +137,50 @@ def _format_names(mask: int) -> str:
     return ", ".join(names) or "none"
 
 
-def negotiate(fd: int) -> Setup:
-    """hw_refine towards 48 kHz S16_LE stereo, then hw_params and prepare."""
+def offered(fd: int) -> abi.HwParams:
+    """Everything the device offers with interleaved read/write access (hw_refine of "any")."""
     params = abi.HwParams()
     try:
         _refine(fd, params)
     except OSError as exc:
-        raise PcmError(f"the device refused every configuration: {exc.strerror}") from None
+        raise PcmError(
+            f"the device refused every configuration: {exc.strerror}", exc.errno
+        ) from None
     if not params.mask(abi.PARAM_ACCESS) >> abi.ACCESS_RW_INTERLEAVED & 1:
         raise PcmError("the device offers no interleaved read/write access")
     params.only(abi.PARAM_ACCESS, abi.ACCESS_RW_INTERLEAVED)
-    offered = params.mask(abi.PARAM_FORMAT)
-    fmt = next((f for f in PREFERRED_FORMATS if offered >> f & 1), None)
+    return params
+
+
+def negotiate(
+    fd: int,
+    *,
+    rates: Sequence[int] = PREFERRED_RATES,
+    formats: Sequence[int] = PREFERRED_FORMATS,
+    period_frames: Sequence[int] = (),
+) -> Setup:
+    """hw_refine towards the first of `rates` and `formats` the device takes (48 kHz S16_LE
+    stereo by default) with a period of 20 ms unless `period_frames` are given, then hw_params
+    and prepare."""
+    params = offered(fd)
+    available = params.mask(abi.PARAM_FORMAT)
+    fmt = next((f for f in formats if available >> f & 1), None)
     if fmt is None:
-        raise PcmError(f"unsupported format: the device offers only {_format_names(offered)}")
+        raise PcmError(f"unsupported format: the device offers only {_format_names(available)}")
     params.only(abi.PARAM_FORMAT, fmt)
-    params = _narrow(fd, params, abi.PARAM_RATE, PREFERRED_RATES)
+    params = _narrow(fd, params, abi.PARAM_RATE, rates)
     params = _narrow(fd, params, abi.PARAM_CHANNELS, PREFERRED_CHANNELS)
     rate = params.value(abi.PARAM_RATE)
     twenty_ms = (rate * PERIOD_MS // 1000,) if rate else ()
-    params = _narrow(fd, params, abi.PARAM_PERIOD_SIZE, twenty_ms + PERIOD_FRAMES)
+    params = _narrow(
+        fd, params, abi.PARAM_PERIOD_SIZE, tuple(period_frames) or twenty_ms + PERIOD_FRAMES
+    )
     params = _narrow(fd, params, abi.PARAM_PERIODS, PERIODS)
     try:
         _refine(fd, params, abi.SNDRV_PCM_IOCTL_HW_PARAMS)
         _ioctl(fd, abi.SNDRV_PCM_IOCTL_PREPARE)
     except OSError as exc:
-        raise PcmError(f"hw_params failed: {exc.strerror}") from None
+        raise PcmError(f"hw_params failed: {exc.strerror}", exc.errno) from None
     rate, channels = params.value(abi.PARAM_RATE), params.value(abi.PARAM_CHANNELS)
     if rate is None or channels is None:
         raise PcmError("hw_params left the rate or the channel count open")
@@ -341,10 +365,12 @@ def record(
 
     def transfer(fd: int, setup: Setup) -> dict[str, Any]:
         data, xruns, watch, reason = _read_second(fd, setup, seconds)
+        samples = tone.decode(data, setup.format, setup.channels)
+        heard = asdict(tone.content(samples, setup.rate_hz)) if samples else {}
         return {
             "frames_read": len(data) // setup.frame_bytes,
             "frames_delivered": watch.moved,
-            "peak_dbfs": tone.peak_dbfs(tone.decode(data, setup.format, setup.channels)),
+            **heard,
             **_watched(reason, xruns, watch),
         }
 

@@ -41,6 +41,7 @@ SNDRV_PCM_IOCTL_PREPARE = ioc(_IOC_NONE, "A", 0x40, 0)
 SNDRV_PCM_IOCTL_START = ioc(_IOC_NONE, "A", 0x42, 0)
 SNDRV_PCM_IOCTL_DROP = ioc(_IOC_NONE, "A", 0x43, 0)
 SNDRV_PCM_IOCTL_DRAIN = ioc(_IOC_NONE, "A", 0x44, 0)
+SNDRV_PCM_IOCTL_PAUSE = ioc(_IOC_WRITE, "A", 0x45, 4)  # int: 1 pauses, 0 resumes
 
 # hw_params parameters: masks 0-2, intervals 8-19.
 PARAM_ACCESS = 0
@@ -62,6 +63,10 @@ _FIRST_INTERVAL = PARAM_SAMPLE_BITS
 _LAST_INTERVAL = PARAM_TICK_TIME
 
 ACCESS_RW_INTERLEAVED = 3
+
+# hw_params info bits (SNDRV_PCM_INFO_*)
+INFO_BATCH = 0x10
+INFO_PAUSE = 0x80000
 
 # snd_pcm_format_t values -> (name, bytes per sample) for the formats a tone can be written in.
 FORMATS: dict[int, tuple[str, int]] = {
@@ -154,6 +159,10 @@ class HwParams:
 
     def exact(self, param: int, value: int) -> None:
         self.set_interval(param, value, value)
+
+    def info(self) -> int:
+        """The device's SNDRV_PCM_INFO_* bits, as hw_refine or hw_params set them."""
+        return int(struct.unpack_from("=I", self.raw, _INFO_AT)[0])
 
     def value(self, param: int) -> int | None:
         """The interval's single value, or None while it is still a range."""

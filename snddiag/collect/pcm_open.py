@@ -18,7 +18,12 @@ ALSA_MAJOR = 116  # CONFIG_SND_MAJOR, include/sound/core.h: every ALSA node, dyn
 
 
 class PcmError(Exception):
-    """The test cannot go on; the message is the one-line reason for the report."""
+    """The test cannot go on; the message is the one-line reason for the report, `errno` the
+    error number of the call that failed, when one did."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.errno = code
 
 
 def _name(lookup: str, number: int) -> str:
@@ -112,7 +117,7 @@ def open_pcm(node: Path, proc_dir: Path = Path("/proc"), sys_dir: Path = Path("/
     try:
         fd = os.open(node, OPEN_FLAGS)
     except OSError as exc:
-        raise PcmError(open_failure(node, st, exc, proc_dir)) from None
+        raise PcmError(open_failure(node, st, exc, proc_dir), exc.errno) from None
     if os.fstat(fd).st_rdev != st.st_rdev:  # swapped for another node meanwhile
         os.close(fd)
         raise PcmError(f"{node} was replaced while it was opened")

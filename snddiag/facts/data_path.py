@@ -11,11 +11,19 @@ from enum import Enum
 from snddiag.collect.data_path import DATA_PATH_KEY
 from snddiag.evidence import Evidence
 from snddiag.facts.docs import fact
-from snddiag.parse.data_path import DataPathRecord, StreamRecord, parse_data_path
+from snddiag.parse.data_path import (
+    DataPathRecord,
+    FailureRecord,
+    LifecycleRecord,
+    StreamRecord,
+    parse_data_path,
+)
 
 # Written by a run with --play only (collect/data_path.py), not by the collection plan.
 SOURCES: dict[str, tuple[str, ...]] = {"data_path": (DATA_PATH_KEY,)}
 NOT_RUN = "the test did not run (no --play)"
+NO_RECORDING = "playback, or the test recorded nothing (it did not run or read no frame)"
+NOT_HEARD = "playback, the test recorded nothing, or the recording was digital silence"
 NO_RATE = "the test did not run, or the pointer moved too briefly to time it"
 
 
@@ -94,12 +102,101 @@ class Stream:
         "the group whose members may open the PCM, when permission was denied",
         "the test did not run, or no group grants access",
     )
+    peak_dbfs: float | None = fact(
+        "capture: the largest recorded sample, dB relative to full scale", NOT_HEARD
+    )
+    rms_dbfs: float | None = fact(
+        "capture: the recording's RMS level, dB relative to a full-scale square wave", NOT_HEARD
+    )
+    silent: bool | None = fact(
+        "capture: every recorded sample was zero (digital silence: the host gave no input)",
+        NO_RECORDING,
+    )
+    dc_offset: float | None = fact(
+        "capture: the recording's mean, a fraction of full scale (a constant offset)",
+        NO_RECORDING,
+    )
+    clipped_samples: int | None = fact("capture: samples at full scale (clipping)", NO_RECORDING)
+    tone_hz: float | None = fact(
+        "capture: the frequency of the tone that dominates the recording",
+        "nothing was recorded, or no single tone dominates it (silence, noise, speech)",
+    )
+
+
+NO_STRESS = "the lifecycle stress did not run (no --play, --no-stress, or nothing played)"
+NO_MEASURE = "the stress did not run, or no cycle got that far"
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    status: str | None = fact(
+        "the lifecycle stress: ok (every call worked), failed (a call failed) or not_run",
+        "no --play, or a record from a snddiag without the stress",
+    )
+    reason: str | None = fact(
+        "why it did not run, or how many cycles failed", "it did not run, or every cycle worked"
+    )
+    device: str | None = fact("the playback PCM stressed (hw:0,0)", NO_STRESS)
+    cycles: int | None = fact("open..close cycles run", NO_STRESS)
+    planned: int | None = fact("cycles planned (fewer ran when the time budget ran out)", NO_STRESS)
+    failures: tuple[FailureRecord, ...] | None = fact(
+        "each failed call: cycle (from 1), call (open, hw_params, write, start, pause, resume, "
+        "drain, drop, close, status), errno (EBUSY, ETIMEDOUT for a wait that never ended), "
+        "config, detail",
+        NO_STRESS,
+    )
+    failed_calls: tuple[str, ...] | None = fact(
+        "the calls that failed, each once, in order of first failure", NO_STRESS
+    )
+    first_failure: str | None = fact(
+        "the first failure in one line: cycle, call, errno, configuration and what was seen",
+        "the stress did not run, or nothing failed",
+    )
+    rates_tried: tuple[str, ...] | None = fact(
+        "rates the cycles used, in Hz, as text (48000, 44100)", NO_STRESS
+    )
+    formats_tried: tuple[str, ...] | None = fact(
+        "formats the cycles used (S16_LE and the widest offered)", NO_STRESS
+    )
+    period_frames_tried: tuple[str, ...] | None = fact(
+        "period sizes the cycles set, in frames, as text", NO_STRESS
+    )
+    start_latency_ms: float | None = fact(
+        "the longest time from the first write (the start) to the first pointer movement, in "
+        "the cycles with the usual 20 ms period (a batch device moves after a whole period)",
+        NO_MEASURE,
+    )
+    pointer_step_frames: int | None = fact(
+        "the smallest step of the pointer in the first configuration, in frames", NO_MEASURE
+    )
+    period_frames: int | None = fact("the first configuration's period, in frames", NO_MEASURE)
+    batch: bool | None = fact(
+        "every pointer step was a whole number of periods (a batch device, as virtio-snd is)",
+        NO_MEASURE,
+    )
+    drain_ms: float | None = fact(
+        "the drain that overran its queued audio most: how long it took", NO_MEASURE
+    )
+    drain_expected_ms: float | None = fact(
+        "the audio queued when that drain began (what it should take)", NO_MEASURE
+    )
+    drain_overrun_ms: float | None = fact(
+        "how much longer than its queued audio that drain took", NO_MEASURE
+    )
+    pause: str | None = fact(
+        "pause and resume: ok, unsupported (the device offers no pause) or None",
+        "the stress did not run, or the pause cycle failed or did not run",
+    )
+    xruns: int | None = fact(
+        "cycles in which snddiag itself came too late and the buffer ran dry", NO_STRESS
+    )
 
 
 @dataclass(frozen=True)
 class DataPath:
     playback: Stream
     capture: Stream
+    lifecycle: Lifecycle
     seconds: float | None = fact("how long the test took, both directions", NOT_RUN)
 
 
@@ -133,6 +230,48 @@ def _stream(record: StreamRecord | None) -> Stream:
         else None,
         xruns=record.xruns,
         group=group.group(1) if group else None,
+        peak_dbfs=record.peak_dbfs,
+        rms_dbfs=record.rms_dbfs,
+        silent=record.silent,
+        dc_offset=record.dc_offset,
+        clipped_samples=record.clipped_samples,
+        tone_hz=record.tone_hz,
+    )
+
+
+def _failure_line(f: FailureRecord) -> str:
+    return f"cycle {f.cycle}: {f.call} {f.errno or 'failed'} ({f.config}): {f.detail}"
+
+
+def _lifecycle(record: LifecycleRecord | None) -> Lifecycle:
+    if record is None:
+        return Lifecycle(*[None] * len(dataclasses.fields(Lifecycle)))
+    overrun = (
+        round(record.drain_ms - record.drain_expected_ms, 1)
+        if record.drain_ms is not None and record.drain_expected_ms is not None
+        else None
+    )
+    return Lifecycle(
+        status=record.status,
+        reason=record.reason,
+        device=record.device,
+        cycles=record.cycles,
+        planned=record.planned,
+        failures=record.failures,
+        failed_calls=tuple(dict.fromkeys(f.call for f in record.failures if f.call)),
+        first_failure=_failure_line(record.failures[0]) if record.failures else None,
+        rates_tried=tuple(str(r) for r in record.rates_tried),
+        formats_tried=record.formats_tried,
+        period_frames_tried=tuple(str(p) for p in record.period_frames_tried),
+        start_latency_ms=record.start_latency_ms,
+        pointer_step_frames=record.pointer_step_frames,
+        period_frames=record.period_frames,
+        batch=record.batch,
+        drain_ms=record.drain_ms,
+        drain_expected_ms=record.drain_expected_ms,
+        drain_overrun_ms=overrun,
+        pause=record.pause,
+        xruns=record.xruns,
     )
 
 
@@ -146,5 +285,6 @@ def build_data_path(evidence: Evidence) -> DataPath:
     return DataPath(
         playback=_stream(record.playback if record else None),
         capture=_stream(record.capture if record else None),
+        lifecycle=_lifecycle(record.lifecycle if record else None),
         seconds=record.seconds if record else None,
     )

@@ -10,7 +10,7 @@ from snddiag import __version__
 from snddiag.engine import Diagnosis, Finding, NotChecked
 from snddiag.evidence import Evidence, Status, well_formed
 from snddiag.facts import Facts, expected_failure
-from snddiag.facts.data_path import Stream
+from snddiag.facts.data_path import Lifecycle, Stream
 from snddiag.report import verdict
 
 SCHEMA_VERSION = 1
@@ -145,7 +145,47 @@ def _data_path(facts: Facts) -> dict[str, Any] | None:
         return None
     return {
         "playback": _stream(path.playback, "frames_written", "frames_consumed"),
-        "capture": _stream(path.capture, "frames_read", "frames_delivered"),
+        "capture": {
+            **_stream(path.capture, "frames_read", "frames_delivered"),
+            "peak_dbfs": path.capture.peak_dbfs,
+            "rms_dbfs": path.capture.rms_dbfs,
+            "silent": path.capture.silent,
+            "dc_offset": path.capture.dc_offset,
+            "clipped_samples": path.capture.clipped_samples,
+            "tone_hz": path.capture.tone_hz,
+        },
+        "lifecycle": _lifecycle(path.lifecycle),
+    }
+
+
+def _lifecycle(life: Lifecycle) -> dict[str, Any] | None:
+    """The lifecycle stress; None when the record has none (an older snddiag)."""
+    if life.status is None:
+        return None
+    return {
+        "status": life.status,
+        "reason": life.reason,
+        "cycles": life.cycles,
+        "failures": [
+            {
+                "cycle": f.cycle,
+                "call": f.call,
+                "errno": f.errno,
+                "config": f.config,
+                "detail": f.detail,
+            }
+            for f in life.failures or ()
+        ],
+        "rates_tried": [int(r) for r in life.rates_tried or ()],
+        "formats_tried": list(life.formats_tried or ()),
+        "period_frames_tried": [int(p) for p in life.period_frames_tried or ()],
+        "start_latency_ms": life.start_latency_ms,
+        "pointer_step_frames": life.pointer_step_frames,
+        "period_frames": life.period_frames,
+        "batch": life.batch,
+        "drain_ms": life.drain_ms,
+        "drain_expected_ms": life.drain_expected_ms,
+        "pause": life.pause,
     }
 
 

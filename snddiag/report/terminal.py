@@ -104,7 +104,47 @@ def _data_path_lines(data_path: dict[str, Any]) -> list[tuple[str, str]]:
         else:
             text = f"{result['status'].replace('_', ' ')}{where}: {result['reason']}"
         lines.append((f"{side:8}", text))
+    heard = _heard(data_path["capture"])
+    if heard:
+        lines.append(("recorded", heard))
+    life = data_path.get("lifecycle")
+    if life:
+        lines.append(("stress  ", _stress(life)))
     return lines
+
+
+def _stress(life: dict[str, Any]) -> str:
+    """The lifecycle stress in one line: what ran, what it measured, the first failure."""
+    if life["status"] == "not_run":
+        return f"not run: {life['reason']}"
+    rates = "/".join(str(r) for r in life["rates_tried"])
+    text = f"{life['cycles']} cycles at {rates} Hz, {'/'.join(life['formats_tried'])}"
+    if life["start_latency_ms"] is not None:
+        text += f"; first pointer move after {life['start_latency_ms']:.0f} ms"
+    if life["pointer_step_frames"] is not None:
+        text += f", steps of {life['pointer_step_frames']} frames"
+    if life["drain_ms"] is not None:
+        text += f"; drain {life['drain_ms']:.0f} ms for {life['drain_expected_ms']:.0f} ms queued"
+    failures = life["failures"]
+    if not failures:
+        return text + "; no call failed"
+    first = failures[0]
+    calls = "1 failed call" if len(failures) == 1 else f"{len(failures)} failed calls"
+    return (
+        f"{text}; {calls}, first: cycle {first['cycle']} {first['call']} "
+        f"{first['errno'] or ''} ({first['detail']})"
+    )
+
+
+def _heard(capture: dict[str, Any]) -> str | None:
+    """What the recording held: silence, or its levels and tone."""
+    if capture.get("silent") is None:
+        return None
+    if capture["silent"]:
+        return "digital silence (every sample zero)"
+    tone = capture.get("tone_hz")
+    text = f"peak {capture['peak_dbfs']} dBFS, RMS {capture['rms_dbfs']} dBFS"
+    return text + (f", a {tone:.0f} Hz tone" if tone is not None else ", no single tone")
 
 
 # How each status of an unreadable source reads (evidence.Status).

@@ -307,6 +307,6 @@ def test_the_record_is_one_json_entry_of_both_directions(tmp_path: Path) -> None
     entry = data_path.read_data_path(sys_dir=tmp_path, dev_dir=tmp_path)
     assert (entry.key, entry.status) == (data_path.DATA_PATH_KEY, Status.OK)
     doc = json.loads(entry.data)
-    assert set(doc) == {"playback", "capture", "seconds"}
+    assert set(doc) == {"playback", "capture", "lifecycle", "seconds"}
     assert doc["playback"]["status"] == doc["capture"]["status"] == "not_run"
     assert doc["capture"]["reason"] == "no ALSA card is bound to virtio_snd"

@@ -6,6 +6,8 @@ import json
 import os
 from pathlib import Path
 
+import pytest
+
 from snddiag.collect.data_path import DATA_PATH_KEY
 from snddiag.collect.pcm import STALL_S
 from snddiag.collect.pcm_open import busy_reason, permission_reason
@@ -128,3 +130,27 @@ def test_a_foreign_record_reads_as_not_run_facts() -> None:
     assert facts.playback.cause is DataPathCause.OTHER
     assert facts.playback.rate_hz is facts.playback.xruns is None
     assert facts.playback.rate_error_percent is None
+
+
+def test_a_host_microphone_is_heard_with_its_tone() -> None:
+    # The lab's host PulseAudio: a null sink's monitor with a 440 Hz sine at -6 dBFS.
+    capture = build_data_path(guest_evidence("play-host-tone")).capture
+    assert (capture.status, capture.silent) == ("ok", False)
+    assert capture.peak_dbfs == pytest.approx(-6.0, abs=0.5)
+    assert capture.rms_dbfs == pytest.approx(-9.0, abs=0.5)
+    assert capture.tone_hz == pytest.approx(440.0, abs=2.0)
+    assert capture.clipped_samples == 0
+
+
+def test_the_none_backend_records_digital_silence() -> None:
+    capture = build_data_path(guest_evidence("play-none")).capture
+    assert (capture.status, capture.silent, capture.frames_moved) == ("ok", True, 48000)
+    assert capture.peak_dbfs is capture.rms_dbfs is capture.tone_hz is None
+    assert build_data_path(guest_evidence("play-none")).playback.silent is None
+
+
+def test_a_card_without_capture_has_nothing_to_record() -> None:
+    capture = build_data_path(guest_evidence("play-no-capture-stream")).capture
+    assert (capture.status, capture.cause) == ("not_run", DataPathCause.NOT_RUN)
+    assert capture.reason == "card 0 (virtio_snd) has no capture PCM"
+    assert capture.silent is None

@@ -7,11 +7,10 @@ checked against what the guests show and what the rules say.
 
 from __future__ import annotations
 
-import dataclasses
 import shlex
 from dataclasses import replace
-from pathlib import Path
 
+from .host_audio import PULSE_SOCKET, WAV_PATH
 from .lab import COLDPLUG, Scenario, host_tsc_khz
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -256,6 +255,16 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_rules=frozenset({"alsa-card-not-default"}) | HEADLESS,
         expect_words=("default",),
         guest_cards=r"^ 0 \[Intel\s*\]: HDA-Intel(.|\n)* 1 \[SoundCard\s*\]: virtio-snd",
+    ),
+    Scenario(
+        name="machine-type-8-2",
+        description="healthy-pci on q35 pinned to machine type pc-q35-8.2: the guest can only "
+        "tell that QEMU is 8.2 or newer, a version range with known virtio sound bugs",
+        machine="pc-q35-8.2",
+        qemu_args=VIRTIO_PCI,
+        expect_rules=frozenset({"qemu-virtio-sound-known-bugs"}) | HEADLESS,
+        expect_words=("9.1",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
         name="old-machine-type",
@@ -503,22 +512,23 @@ BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 # The data-path test (issue 11): guests where `snddiag --play` plays and records. They boot from
 # tests/guest/test_play.py with PLAY_COMMANDS, and from capture-fixtures with PLAY_CAPTURE.
 
-WAV_PATH = "@WAV@"
-"""Stands for the host file QEMU's wav backend writes; `with_wav` puts a real path in."""
-
-
-def with_wav(scenario: Scenario, wav: Path) -> Scenario:
-    """The scenario with its wav backend (if any) writing to `wav`."""
-    args = tuple(a.replace(WAV_PATH, str(wav)) for a in scenario.qemu_args)
-    return dataclasses.replace(scenario, qemu_args=args)
-
-
 VIRTIO_PCI_WAV = (
     "-device",
     "virtio-sound-pci,audiodev=snd0",
     "-audiodev",
     f"wav,id=snd0,path={WAV_PATH}",
 )
+
+# The host's PulseAudio (host_audio.py): the guest plays into its speakers and records its
+# microphone, which hears a steady 440 Hz tone.
+VIRTIO_PCI_PULSE = (
+    "-device",
+    "virtio-sound-pci,audiodev=snd0",
+    "-audiodev",
+    f"pa,id=snd0,server=unix:{PULSE_SOCKET},in.name=lab_mic.monitor,out.name=lab_speakers",
+)
+# QEMU's none backend gives capture digital silence: the guests that record from it say so.
+SILENT_MIC = frozenset({"data-path-capture-silent"})
 
 # What udev's rules do on a desktop distribution: sound nodes belong to group audio, mode 0660
 # (devtmpfs alone leaves them root:root 0600). Coldplug first, so that the nodes exist.
@@ -564,16 +574,41 @@ def stopped_while_playing(command: str) -> str:
     )
 
 
+def once_stressing(command: str, then: str) -> str:
+    """`command` in the background; once its lifecycle stress runs (the capture test has come
+    and gone and the playback PCM runs again), `then`; the exit code is the command's."""
+    playback = "/proc/asound/card0/pcm0p/sub0/status"
+    capture = "/proc/asound/card0/pcm0c/sub0/status"
+    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
+    return (
+        f"{command} & p=$!; "
+        + wait.format(test=f"grep -q RUNNING {capture} 2>/dev/null")
+        + wait.format(test=f"! grep -q RUNNING {capture} 2>/dev/null")
+        + wait.format(test=f"grep -q RUNNING {playback} 2>/dev/null")
+        + f"{then}; wait $p"
+    )
+
+
+# Ctrl-C in the middle of the stress: snddiag must end (130) and leave no stream open. A shell
+# starts background commands with SIGINT ignored: env gives snddiag the default back.
+INTERRUPTED = (
+    once_stressing(f"env --default-signal=INT {PLAY}", "kill -INT $p")
+    + '; echo "exit=$?"; sleep 0.5; '
+    'echo "playback=$(cat /proc/asound/card0/pcm0p/sub0/status)"; '
+    'echo "holders=$(ls -l /proc/[0-9]*/fd 2>/dev/null | grep -c /dev/snd/pcm)"'
+)
+
 PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-wav": {"play": PLAY},
     "play-wav-no-play": {"json": '"$PYTHON" -m snddiag --json'},
     "play-backend-broken": {"play": timed(PLAY)},
     "play-none": {
         "play": PLAY,
-        # What --play adds to a run: the diagnosis alone, then with the data path; after a
-        # first run that fills the guest's caches (cold, one took 34 s, the next 17 s).
-        "timing": '"$PYTHON" -m snddiag --json >/dev/null; '
-        'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
+        # What --play adds to a run: the diagnosis alone, then with the data path; after the
+        # "play" command above has filled the guest's caches (cold, one took 34 s, the next
+        # 17 s). A run of its own to warm them made the boot outlast the lab's limit once the
+        # lifecycle stress was added, at load averages near 15.
+        "timing": 'a=$(date +%s%N); "$PYTHON" -m snddiag --json >/dev/null; b=$(date +%s%N); '
         f"{PLAY} >/dev/null; c=$(date +%s%N); "
         'echo "diagnosis_ms=$(((b-a)/1000000)) play_ms=$(((c-b)/1000000))"',
     },
@@ -582,13 +617,20 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-busy": {"play": PLAY},
     "play-xrun": {"play": stopped_while_playing(PLAY)},
     "play-slow-clock": {"play": PLAY},
+    "play-host-tone": {"play": PLAY},
+    "play-slow-timer": {"play": PLAY},
+    "play-interrupted": {"interrupted": INTERRUPTED},
+    # A second run without the stress (not in play-none: its guest would outlast the lab's boot
+    # limit on a loaded host).
+    "play-no-capture-stream": {"play": PLAY, "quick": f"{PLAY} --no-stress"},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
+_CAPTURED_AS = {"play-xrun": stopped_while_playing(SNAPSHOT)}
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
-    name: {"collect-dir": stopped_while_playing(SNAPSHOT) if name == "play-xrun" else SNAPSHOT}
+    name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
     for name in PLAY_COMMANDS
-    if name != "play-wav-no-play"
+    if name not in ("play-wav-no-play", "play-interrupted")
 }
 """Per play scenario with a fixture: the command capture-fixtures runs (what --play collects)."""
 
@@ -641,7 +683,65 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         description="healthy-pci with QEMU's none backend (the lab's default): both directions "
         "work, capture is digital silence",
         qemu_args=VIRTIO_PCI,
-        expect_rules=HEADLESS,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=SILENT_MIC | HEADLESS,
+        expect_words=("in.voices", "Microphone"),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-host-tone",
+        description="healthy-pci recording from a real sound server on the host: QEMU's pa "
+        "backend on the lab's PulseAudio, whose microphone hears a steady 440 Hz tone",
+        qemu_args=VIRTIO_PCI_PULSE,
+        # Seen in every run: with the pa backend the stress's 5 ms period (240 frames) never
+        # starts moving.
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-capture-hears", "data-path-lifecycle-stuck"}) | HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-slow-timer",
+        description="healthy-pci whose QEMU runs its audio timer every 400 ms "
+        "(-audiodev none,timer-period=400000): one period completes a tick, the first long after "
+        "a stream starts, and drains never end in time",
+        qemu_args=(
+            "-device",
+            "virtio-sound-pci,audiodev=snd0",
+            "-audiodev",
+            "none,id=snd0,timer-period=400000",
+        ),
+        expect_exit=1,
+        expect_status="warning",
+        # One period a tick: the first second plays at ~2 kHz (rate-off), and the stress's
+        # starts take most of a second and its drains never end in time.
+        expect_rules=frozenset(
+            {"data-path-lifecycle-slow-start", "data-path-lifecycle-stuck", "data-path-rate-off"}
+        )
+        | SILENT_MIC
+        | HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-interrupted",
+        description="healthy-pci where snddiag --play gets SIGINT (Ctrl-C) during the lifecycle "
+        "stress: it ends with 130 and no PCM stays open",
+        qemu_args=VIRTIO_PCI,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-no-capture-stream",
+        description="virtio-sound-pci with streams=1: playback only, the card has no capture "
+        "PCM at all",
+        qemu_args=(
+            "-device",
+            "virtio-sound-pci,audiodev=snd0,streams=1",
+            "-audiodev",
+            "none,id=snd0",
+        ),
+        expect_rules=frozenset({"virtio-card-no-capture"}) | HEADLESS,
+        expect_words=("streams=1",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -682,7 +782,7 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         setup=HOLD_PLAYBACK,
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset({"data-path-busy"}) | HEADLESS,
+        expect_rules=frozenset({"data-path-busy"}) | SILENT_MIC | HEADLESS,
         expect_words=("pw-play",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
@@ -693,7 +793,7 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         qemu_args=VIRTIO_PCI,
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset({"data-path-xruns"}) | HEADLESS,
+        expect_rules=frozenset({"data-path-xruns"}) | SILENT_MIC | HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -704,7 +804,7 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         cmdline=SLOW_CLOCK,
         expect_exit=1,
         expect_status="warning",
-        expect_rules=frozenset({"data-path-rate-off"}) | HEADLESS,
+        expect_rules=frozenset({"data-path-rate-off"}) | SILENT_MIC | HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )

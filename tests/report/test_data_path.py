@@ -26,8 +26,12 @@ PLAYED = [
     "play-busy",
     "play-xrun",
     "play-slow-clock",
+    "play-host-tone",
+    "play-no-capture-stream",
+    "play-slow-timer",
 ]
 COMMON = ["status", "device", "rate_hz", "format", "channels", "measured_rate_hz", "xruns"]
+CONTENT = ["peak_dbfs", "rms_dbfs", "silent", "dc_offset", "clipped_samples", "tone_hz"]
 
 
 def _document(guest: str) -> dict[str, Any]:
@@ -39,7 +43,7 @@ def test_data_path_has_the_contract_shape(guest: str) -> None:
     doc = _document(guest)
     jsonschema.validate(doc, SCHEMA)
     data_path = doc["data_path"]
-    assert list(data_path) == ["playback", "capture"]
+    assert list(data_path) == ["playback", "capture", "lifecycle"]
     playback, capture = data_path["playback"], data_path["capture"]
     assert list(playback) == [
         *COMMON[:5],
@@ -48,7 +52,14 @@ def test_data_path_has_the_contract_shape(guest: str) -> None:
         *COMMON[5:],
         "reason",
     ]
-    assert list(capture) == [*COMMON[:5], "frames_read", "frames_delivered", *COMMON[5:], "reason"]
+    assert list(capture) == [
+        *COMMON[:5],
+        "frames_read",
+        "frames_delivered",
+        *COMMON[5:],
+        "reason",
+        *CONTENT,
+    ]
     for side in (playback, capture):
         assert (side["reason"] is None) == (side["status"] == "ok"), side
 
@@ -82,3 +93,29 @@ def test_terminal_says_why_nothing_ran() -> None:
     stream = io.StringIO()
     render_terminal(_document("play-no-card"), stream, color=False)
     assert "  playback not run: no ALSA card is bound to virtio_snd" in stream.getvalue()
+
+
+def test_terminal_shows_what_was_recorded_and_the_stress() -> None:
+    stream = io.StringIO()
+    render_terminal(_document("play-host-tone"), stream, color=False)
+    text = " ".join(stream.getvalue().split())
+    assert "recorded peak -6.0 dBFS, RMS -9.0 dBFS, a 440 Hz tone" in text
+    assert "stress 9 cycles at 48000/44100 Hz, S16_LE/S32_LE" in text
+    assert "1 failed call, first: cycle 7 start ETIMEDOUT (the pointer never moved in 2 s)" in text
+
+
+def test_terminal_says_digital_silence() -> None:
+    stream = io.StringIO()
+    render_terminal(_document("play-none"), stream, color=False)
+    text = " ".join(stream.getvalue().split())
+    assert "recorded digital silence (every sample zero)" in text
+    assert "; no call failed" in text
+
+
+def test_the_lifecycle_in_json_has_its_contract_shape() -> None:
+    life = _document("play-slow-timer")["data_path"]["lifecycle"]
+    assert life["status"] == "failed"
+    assert life["rates_tried"] == [48000, 44100]
+    assert {f["call"] for f in life["failures"]} <= {"start", "drain"}
+    assert all(f["errno"] == "ETIMEDOUT" for f in life["failures"])
+    assert life["start_latency_ms"] > 250
