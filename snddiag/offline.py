@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from snddiag.bundle import Limits
+    from snddiag.bundle.analyze import BundleDiagnosis
     from snddiag.engine.load import Rule
 
 
@@ -101,32 +102,30 @@ def _limits(args: argparse.Namespace) -> Limits:
     )
 
 
-def _analyze_snapshot(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
+def _diagnosed(
+    path: Path, args: argparse.Namespace, rules: list[Rule], *, snapshot: bool
+) -> BundleDiagnosis:
+    """A bundle's or a snapshot directory's diagnosis from its bounded worker; what it could
+    not read is 65, a bug of snddiag's on it 70."""
     from snddiag.bundle import BundleError, WorkerBugError
-    from snddiag.bundle.analyze import diagnose_snapshot
+    from snddiag.bundle.analyze import diagnose_bundle, diagnose_snapshot
 
-    limits = _limits(args)
+    diagnose = diagnose_snapshot if snapshot else diagnose_bundle
     try:
-        found = diagnose_snapshot(path, rules, limits)
+        return diagnose(path, rules, _limits(args))
     except BundleError as err:
         hint = _where_snapshot_is(path)
         raise CommandError(f"{path}: {err}{hint}", ExitCode.DATA_ERR) from err
     except WorkerBugError as err:
         raise CommandError(f"{path}: {err}", ExitCode.SOFTWARE) from err
-    return print_report(found.document, args)
+
+
+def _analyze_snapshot(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
+    return print_report(_diagnosed(path, args, rules, snapshot=True).document, args)
 
 
 def _analyze_bundle(path: Path, args: argparse.Namespace, rules: list[Rule]) -> int:
-    from snddiag.bundle import BundleError, WorkerBugError
-    from snddiag.bundle.analyze import diagnose_bundle
-
-    limits = _limits(args)
-    try:
-        found = diagnose_bundle(path, rules, limits)
-    except BundleError as err:
-        raise CommandError(f"{path}: {err}", ExitCode.DATA_ERR) from err
-    except WorkerBugError as err:
-        raise CommandError(f"{path}: {err}", ExitCode.SOFTWARE) from err
+    found = _diagnosed(path, args, rules, snapshot=False)
     status = found.document["status"]
     if args.json and found.collected_status not in (None, status):
         # The text report says it in its header; JSON has it in `source`, and people watching

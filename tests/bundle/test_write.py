@@ -69,6 +69,9 @@ def test_manifest_carries_the_bundle_section(
         "ip",
         "serial",
         "uuid",
+        "machine_id",
+        "email",
+        "parameter",
     }
     assert all("sha256" in r for r in manifest["entries"].values() if "size" in r)
 
