@@ -10,7 +10,6 @@ file or command entry sit at `data/<key>`. Links and node metadata live in the m
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Iterator, Mapping
@@ -92,6 +91,8 @@ class Entry:
 
     @property
     def sha256(self) -> str:
+        import hashlib
+
         return hashlib.sha256(self.data).hexdigest()
 
 
@@ -345,6 +346,8 @@ def load_directory(directory: Path, *, verify: bool = True) -> Evidence:
 
 def _read_capped(path: Path, cap: int) -> tuple[bytes, str]:
     """(at most cap + 1 bytes of the file, the sha256 of all of it), in bounded memory."""
+    import hashlib
+
     digest = hashlib.sha256()
     kept = bytearray()
     try:

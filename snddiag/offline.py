@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from snddiag.bundle import Limits
-    from snddiag.engine.load import Rule
+    from snddiag.engine.model import Rule
 
 
 def _refuse_directories(bundles: list[Path]) -> None:

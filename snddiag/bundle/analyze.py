@@ -23,7 +23,7 @@ from snddiag.bundle import BundleError, Limits
 from snddiag.bundle.provenance import bundle_source
 from snddiag.bundle.read import read_bundle
 from snddiag.bundle.workers import Done, run_bounded
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.pipeline import diagnose
 from snddiag.report import ExitCode
 from snddiag.report.json_doc import with_source

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from snddiag.engine.load import Rule, Severity, Step
+from snddiag.engine.model import Rule, Severity, Step
 from snddiag.engine.render import applicable_steps, fill, quote
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, sources_for

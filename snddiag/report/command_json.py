@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snddiag import __version__
-from snddiag.engine.load import Rule, RuleFileError
+from snddiag.engine.model import Rule, RuleFileError
 
 COMMAND_SCHEMA_VERSION = 1
 
