@@ -93,7 +93,7 @@ def read_compiled(directory: Path) -> list[Rule] | None:
 
     try:
         blob = (directory / COMPILED_NAME).read_bytes()
-    except OSError:
+    except (OSError, KeyError):  # KeyError: a zipfile.Path's missing member before Python 3.10
         return None
     if not blob.startswith(MAGIC):
         return None

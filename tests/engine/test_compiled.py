@@ -137,3 +137,20 @@ def test_site_rules_load_from_yaml_and_replace_shipped_ones(
     assert loaded[shipped_id].title == "Site"
     assert loaded["site-only"].path == site / "site-only.yaml"
     assert len(loaded) == len(load_rules([rules])) + 1
+
+
+def test_no_compiled_file_loads_the_yaml(rules: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (rules / COMPILED_NAME).unlink()
+    monkeypatch.setattr(compiled, "shipped_rules", lambda: rules)
+    assert read_compiled(rules) is None
+    assert compiled.load_rules([rules]) == load_rules([rules])
+
+
+def test_an_archive_without_compiled_rules_loads_the_yaml(tmp_path: Path) -> None:
+    import zipfile
+    from typing import cast
+
+    archive = tmp_path / "rules.zip"
+    with zipfile.ZipFile(archive, "w") as out:
+        out.writestr("rules/a/one.yaml", SITE_RULE.format(rule_id="one", title="One"))
+    assert read_compiled(cast(Path, zipfile.Path(archive, "rules/"))) is None
