@@ -1,7 +1,7 @@
 """Benchmark: `snddiag analyze` over many bundles, with the rule set multiplied.
 
     python3 benchmarks/bench_analyze.py [--bundles 1000] [--counts 10,100,1000]
-                                        [--multipliers 1,4,16] [--snapshots DIR ...]
+                                        [--multipliers 1,4,16] [--snapshots DIR ...] [--smoke]
 
 Makes --bundles bundles from the lab's captured guests (tests/fixtures/guests/*, or the
 snapshot directories given), cycling through the scenarios and giving each bundle its own host
@@ -11,6 +11,8 @@ first N bundles for each count, with the shipped rules copied 1x, 4x, 16x under 
 once on one core for comparison. Last, one end-to-end `snddiag analyze --json` run over all
 bundles in a fresh interpreter. Prints bundles/second and how time grows with N and with rules.
 Without captured guests it falls back to the seeded tree of tests/bundle (and says so).
+--smoke runs every step on a handful of bundles, in seconds (the test suite runs it so that the
+benchmark cannot break unseen); its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -173,7 +176,10 @@ def main() -> int:
     parser.add_argument("--snapshots", nargs="*", type=Path, default=[])
     parser.add_argument("--repeat", type=int, default=3, help="best of this many runs")
     parser.add_argument("--keep", action="store_true", help="keep the bundles (path printed)")
+    parser.add_argument("--smoke", action="store_true", help="every step on 6 bundles, fast")
     args = parser.parse_args()
+    if args.smoke:
+        args.bundles, args.counts, args.multipliers, args.repeat = 6, "3,6", "1,2", 1
     counts = [int(c) for c in args.counts.split(",")]
     multipliers = [int(m) for m in args.multipliers.split(",")]
     cores = os.cpu_count() or 1
@@ -240,6 +246,7 @@ def main() -> int:
             print(f"{first}x rules: throughput at N={n} is {per:.2f}x that at N={counts[0]}")
 
         started = time.perf_counter()
+        children = resource.getrusage(resource.RUSAGE_CHILDREN)
         done = subprocess.run(
             [sys.executable, "-m", "snddiag", "analyze", "--json", *map(str, paths)],
             cwd=REPO,
@@ -247,9 +254,13 @@ def main() -> int:
             check=False,
         )
         wall = time.perf_counter() - started
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = after.ru_utime + after.ru_stime - children.ru_utime - children.ru_stime
         print(
             f"end to end: snddiag analyze --json over {len(paths)} bundles in a fresh "
-            f"interpreter: {wall:.2f} s ({len(paths) / wall:.0f} bundles/s, exit {done.returncode})"
+            f"interpreter: {wall:.2f} s ({len(paths) / wall:.0f} bundles/s, "
+            f"exit {done.returncode}); CPU {cpu:.2f} s "
+            f"({cpu * 1000 / len(paths):.1f} ms a bundle, workers included)"
         )
         if args.keep:
             print(f"bundles kept in {bundle_dir}")

@@ -1,73 +1,110 @@
 """Benchmark: snddiag's start-up and one full diagnosis in the healthy lab guest, same boot.
 
-    python3 benchmarks/bench_diagnosis.py [--runs N] [--source]
+    python3 benchmarks/bench_diagnosis.py [--runs N] [--source] [--smoke]
 
-Boots the lab's healthy-pci guest (tests/guest; needs tests/guest/setup-lab), then, in that one
-boot, runs N rounds of these, one of each a round, and reports the median and best wall time,
-the peak RSS and the median, over rounds, of each command's time minus the interpreter's:
+Builds a wheel and snddiag.pyz from this checkout (into build/bench-diagnosis/, which the guest
+reads through its 9p root), boots the lab's healthy-pci guest (tests/guest; needs
+tests/guest/setup-lab) and, in that one boot, installs the wheel with pip (as a user would: the
+bytecode compiled, the rules compiled by the wheel's build), then runs N rounds of these, one of
+each a round, so that a change in the host's load touches every command of a round alike:
 
 - `python3 -c pass`: the interpreter's own start-up, the floor for any Python tool;
 - `python3 -c 'import snddiag.cli, snddiag.commands'`: the entry every command imports;
-- `python3 -m snddiag --json`: one full live diagnosis;
-- `alsa-info --stdout --no-upload`: ALSA's own collector, for scale (timed apart, N times);
+- `python3 -m snddiag --json`: one full live diagnosis, from the installed wheel;
+- `python3 snddiag.pyz --json`: the same from the single-file archive;
+- `alsa-info --stdout --no-upload`: ALSA's own collector, for scale;
+- benchmarks/phases.py: each phase of a diagnosis (entry, rules load, collect, facts, rules
+  run, report) in one interpreter.
 
-then the median time of each phase of a diagnosis (benchmarks/phases.py: entry, rules load,
-collect, facts, rules run, report), the slowest evidence sources, and the import times of the
-heavy libraries. By default snddiag runs from a copy in the guest's /tmp compiled to bytecode,
-as pip installs it; `--source` runs it from the read-only checkout the lab shares, where Python
-finds no bytecode and compiles every module on each run (as the guest tests do). The guest runs
-under TCG on a shared host, so absolute times vary from boot to boot; compare lines of one run.
+It prints each command's median and best wall time and peak RSS, the median over rounds of each
+round's ratios (snddiag against `python3 -c pass` and against alsa-info), the phases, the
+slowest evidence sources, the modules a run imports and the slowest of them, and the host's
+load. `--source` runs snddiag from the read-only checkout the lab shares instead of the wheel
+(no bytecode; Python compiles every module on each run, as the guest tests do). The guest runs
+under TCG on a shared host, so absolute times vary from boot to boot: compare lines of one run.
+`--smoke` runs it all once on this host, no guest (benchmarks/here.py): the test suite runs it
+so that the benchmark cannot break unseen; its figures mean nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.guest.lab import run_in_guest  # noqa: E402
+from tests.guest.lab import GuestRun, run_in_guest  # noqa: E402
 from tests.guest.scenarios import BY_NAME  # noqa: E402
 
+BUILD = REPO / "build" / "bench-diagnosis"
 ALSA_INFO = "$(command -v alsa-info || command -v alsa-info.sh || echo /usr/sbin/alsa-info)"
 INSTALLED = "/tmp/snddiag-bench"
-# Set up the installed copy: the package and its rules, compiled as pip does on install.
-INSTALL = (
-    f'mkdir -p {INSTALLED} && cp -r "$REPO/snddiag" "$REPO/rules" {INSTALLED}/'
-    f' && "$PYTHON" -m compileall -q {INSTALLED}/snddiag'
-)
-HEAVY = ("yaml", "rich", "pyudev", "psutil", "jsonschema", "snddiag.cli", "snddiag.commands")
-TIMED = {
-    "python3 -c pass": '"$PYTHON" -c pass',
-    "import entry": '"$PYTHON" -c "import snddiag.cli, snddiag.commands"',
-    "snddiag --json": '"$PYTHON" -m snddiag --json',
-}
+HEAVY = ("yaml", "rich", "pyudev", "psutil", "snddiag.cli", "snddiag.commands", "snddiag.engine")
+MEASURE = '"$PYTHON" "$REPO/benchmarks/measure.py" 1'
 
 
-def guest_commands(runs: int, source: bool) -> dict[str, str]:
-    env = "" if source else f"PYTHONPATH={INSTALLED} "
-    measure = f'{env}"$PYTHON" "$REPO/benchmarks/measure.py"'
-    commands = {} if source else {"install": INSTALL}
-    # One untimed run first: the share's files and the kernel's caches are warm for every line.
-    commands["warm-up"] = f'{env}"$PYTHON" -m snddiag --json >/dev/null; true'
-    # Rounds, each timing every command once: a shared host's load drifts over minutes, and
-    # a round's commands see about the same load (their differences are paired per round).
-    one_round = "; ".join(
-        [f"{measure} 1 {command} || exit 1" for command in TIMED.values()]
-        + [f'{env}"$PYTHON" "$REPO/benchmarks/phases.py" || exit 1']
+def build_artifacts(directory: Path) -> tuple[Path, Path]:
+    """(the wheel, snddiag.pyz), built from this checkout into `directory`."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for old in directory.glob("*.whl"):
+        old.unlink()
+    for argv in (
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(directory)],
+        [sys.executable, "packaging/zipapp/build", "--output", str(directory / "snddiag.pyz")],
+    ):
+        done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            sys.exit(f"bench_diagnosis: {' '.join(argv[1:3])} failed:\n{done.stderr[-3000:]}")
+    (wheel,) = directory.glob("*.whl")
+    return wheel, directory / "snddiag.pyz"
+
+
+def timed(source: bool, installed: str, pyz: Path) -> dict[str, str]:
+    env = "" if source else f"PYTHONPATH={installed} "
+    return {
+        "python3 -c pass": '"$PYTHON" -c pass',
+        "import entry": f'env {env}"$PYTHON" -c "import snddiag.cli, snddiag.commands"',
+        "snddiag --json": f'env {env}"$PYTHON" -m snddiag --json',
+        "snddiag.pyz --json": f'"$PYTHON" {shlex.quote(str(pyz))} --json',
+        "alsa-info": f"{ALSA_INFO} --stdout --no-upload",
+    }
+
+
+def guest_commands(
+    runs: int, source: bool, wheel: Path, pyz: Path, installed: str = INSTALLED
+) -> dict[str, str]:
+    env = "" if source else f"PYTHONPATH={installed} "
+    commands = {}
+    if not source:
+        commands["install"] = (
+            f'"$PYTHON" -m pip install --quiet --no-cache-dir --no-deps --no-index '
+            f"--target {installed} {shlex.quote(str(wheel))}"
+            f' && "$PYTHON" -m compileall -q {installed}/snddiag'
+        )
+    # One untimed run of each first: the share's files and the kernel's caches are warm.
+    commands["warm-up"] = (
+        f'{env}"$PYTHON" -m snddiag --json >/dev/null; "$PYTHON" {shlex.quote(str(pyz))} --json'
+        " >/dev/null; true"
     )
-    for number in range(runs):  # a command each: the lab times every command out on its own
-        commands[f"round-{number}"] = one_round
-    commands["alsa-info"] = f"{measure} {runs} {ALSA_INFO} --stdout --no-upload"
-    pattern = "|".join(name.replace(".", r"\.") for name in HEAVY)
-    commands["imports"] = (
-        f'{env}"$PYTHON" -X importtime -m snddiag --json 2>&1 >/dev/null'
-        f" | grep -E ' ({pattern})$' || true"
-    )
+    # A lab command each (the lab times every command out on its own, and a loaded host
+    # makes a whole round longer than that), in round order: the commands of a round still
+    # run one after the other.
+    steps = [f"{MEASURE} {command}" for command in timed(source, installed, pyz).values()]
+    steps.append(f'{env}"$PYTHON" "$REPO/benchmarks/phases.py"')
+    for number in range(runs):
+        for step, command in enumerate(steps):
+            commands[f"round-{number}-{step}"] = command
+    commands["imports"] = f'{env}"$PYTHON" -X importtime -m snddiag --json 2>&1 >/dev/null; true'
+    commands["load"] = "cat /proc/loadavg"
     return commands
 
 
@@ -77,49 +114,106 @@ def _median_of(records: list[dict[str, float]]) -> dict[str, float]:
     return dict(sorted(medians.items(), key=lambda item: -item[1]))
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument(
-        "--source", action="store_true", help="run from the read-only checkout, no bytecode"
-    )
-    args = parser.parse_args()
-    commands = guest_commands(args.runs, args.source)
-    run = run_in_guest(BY_NAME["healthy-pci"], commands, timeout_s=1200)
+def _imports(text: str) -> list[tuple[int, int, str]]:
+    """(self us, cumulative us, module) of each line of `-X importtime`."""
+    found = []
+    for line in text.splitlines():
+        fields = line.removeprefix("import time:").split("|")
+        if len(fields) == 3 and fields[0].strip().isdigit():
+            found.append((int(fields[0]), int(fields[1]), fields[2].strip()))
+    return found
+
+
+def _rounds(run: GuestRun) -> list[list[dict[str, Any]]]:
+    """Each complete round's results (the measured commands in order, then the phases); a
+    round with a command that failed or timed out is left out."""
+    by_round: dict[str, list[tuple[int, Any]]] = {}
+    complete: dict[str, bool] = {}
     for name, result in run.commands.items():
-        if result.exit_code != 0:
+        if not name.startswith("round-"):
+            continue
+        _, number, step = name.split("-")
+        ok = result.exit_code == 0
+        complete[number] = complete.get(number, True) and ok
+        if ok:
+            by_round.setdefault(number, []).append((int(step), json.loads(result.stdout)))
+    return [[r for _, r in sorted(by_round[n])] for n in by_round if complete[n]]
+
+
+def report(run: GuestRun, runs: int, how: str, load: tuple[float, ...]) -> int:
+    for name, result in run.commands.items():
+        if result.exit_code != 0 and not name.startswith("round-"):
             print(f"{name} failed in the guest: {result.stderr[-2000:]}", file=sys.stderr)
             return 1
-    how = "from the checkout, no bytecode" if args.source else "installed, with bytecode"
-    print(f"healthy-pci guest, kernel {run.kernel_release}, {args.runs} runs each, snddiag {how}")
-    rounds = [
-        [json.loads(line) for line in result.stdout.splitlines()]
-        for name, result in run.commands.items()
-        if name.startswith("round-")
-    ]
-    for number, label in enumerate(TIMED):
+    rounds = _rounds(run)
+    if not rounds:
+        print("no round completed in the guest (each command has the lab's time limit)")
+        return 1
+    print(
+        f"healthy-pci guest, kernel {run.kernel_release}, {len(rounds)} of {runs} rounds "
+        f"complete, snddiag {how}"
+    )
+    print("host load average (1, 5, 15 min) at the start: " + " ".join(f"{n:.1f}" for n in load))
+    labels = list(timed(False, "", Path()))
+    for number, label in enumerate(labels):
         times = [r[number]["median_s"] for r in rounds]
-        over = [r[number]["median_s"] - r[0]["median_s"] for r in rounds]
-        extra = f"  +{statistics.median(over):.3f} s over python3 -c pass" if number else ""
         print(
-            f"  {label:16} median {statistics.median(times):.3f} s  best {min(times):.3f} s  "
-            f"peak RSS {max(r[number]['peak_rss_mib'] for r in rounds):.1f} MiB{extra}"
+            f"  {label:19} median {statistics.median(times):.3f} s  best {min(times):.3f} s  "
+            f"peak RSS {max(r[number]['peak_rss_mib'] for r in rounds):.1f} MiB"
         )
-    alsa = json.loads(run.commands["alsa-info"].stdout)
-    print(f"  {'alsa-info':16} median {alsa['median_s']:.3f} s  best {alsa['best_s']:.3f} s")
+    floor, alsa = labels.index("python3 -c pass"), labels.index("alsa-info")
+    print("ratios (median over rounds of each round's ratio):")
+    for label in ("snddiag --json", "snddiag.pyz --json"):
+        at = labels.index(label)
+        to_pass = statistics.median(r[at]["median_s"] / r[floor]["median_s"] for r in rounds)
+        to_alsa = statistics.median(r[at]["median_s"] / r[alsa]["median_s"] for r in rounds)
+        print(f"  {label:19} {to_pass:.2f}x python3 -c pass, {to_alsa:.2f}x alsa-info")
     records = [r[-1] for r in rounds]
     phases = [r["phases"] for r in records]
     print("phases of one diagnosis (median s, in-process, imports counted where first needed):")
-    order = list(phases[0])
     medians = _median_of(phases)
-    print("  " + "  ".join(f"{name} {medians[name]:.3f}" for name in order))
+    print("  " + "  ".join(f"{name} {medians[name]:.3f}" for name in phases[0]))
     print(f"  total {sum(medians.values()):.3f}")
     print("slowest sources (median s, Entry.duration_s):")
     for key, seconds in list(_median_of([r["sources"] for r in records]).items())[:6]:
         print(f"  {seconds:.3f}  {key}")
-    print("import times (us: self | cumulative) in the guest:")
-    print(run.commands["imports"].stdout.rstrip() or "  (none of the heavy modules imported)")
+    imports = _imports(run.commands["imports"].stdout)
+    ours = [i for i in imports if i[2].startswith("snddiag")]
+    print(
+        f"a run imports {len(imports)} modules ({len(ours)} of snddiag), "
+        f"{sum(i[0] for i in imports) / 1e6:.3f} s in all; slowest by their own time:"
+    )
+    for self_us, cumulative_us, name in sorted(imports, reverse=True)[:8]:
+        print(f"  {self_us / 1e6:.3f} s (with what it imports {cumulative_us / 1e6:.3f} s)  {name}")
+    heavy = [i for i in imports if i[2] in HEAVY]
+    print("  heavy ones: " + (", ".join(f"{i[2]} {i[1] / 1e6:.3f} s" for i in heavy) or "none"))
+    print(f"guest load average at the end: {run.commands['load'].stdout.strip()}")
     return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument(
+        "--source", action="store_true", help="run from the read-only checkout, no bytecode"
+    )
+    parser.add_argument("--smoke", action="store_true", help="once, on this host, no guest")
+    args = parser.parse_args()
+    load = os.getloadavg()
+    if args.smoke:
+        from benchmarks.here import run_here
+
+        with tempfile.TemporaryDirectory(prefix="snddiag-bench-smoke-") as scratch:
+            wheel, pyz = build_artifacts(Path(scratch, "build"))
+            installed = str(Path(scratch, "installed"))
+            commands = guest_commands(1, args.source, wheel, pyz, installed)
+            run = run_here(BY_NAME["healthy-pci"], commands)
+        return report(run, 1, "on this host (--smoke: the figures mean nothing)", load)
+    wheel, pyz = build_artifacts(BUILD)  # where the guest sees it (its root is this host's)
+    commands = guest_commands(args.runs, args.source, wheel, pyz)
+    run = run_in_guest(BY_NAME["healthy-pci"], commands, timeout_s=1800)
+    how = "from the checkout, no bytecode" if args.source else "installed from the wheel, bytecode"
+    return report(run, args.runs, how, load)
 
 
 if __name__ == "__main__":

@@ -1,12 +1,14 @@
 """Benchmark: what `--play` adds to a diagnosis, in the lab guest with QEMU's none backend.
 
-    python3 benchmarks/bench_play.py [--runs N]
+    python3 benchmarks/bench_play.py [--runs N] [--smoke]
 
 Boots the lab's play-none guest (healthy-pci with `-audiodev none`; tests/guest, needs
 tests/guest/setup-lab) and runs, in that one boot, `snddiag --json` and `snddiag --play --json`
 N times each, alternately, and prints their median and best wall time, peak RSS, and the median
 difference: the cost of playing and recording a second each. The guest runs under TCG, so the
 diagnosis itself is slower than on real hardware; the audio's two seconds are not.
+`--smoke` runs the commands once on this host, no guest (benchmarks/here.py): the test suite
+runs it so that the benchmark cannot break unseen; its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +35,10 @@ VARIANTS = {
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--smoke", action="store_true", help="once, on this host, no guest")
     args = parser.parse_args()
+    if args.smoke:
+        args.runs = 1
     guest = next(s for s in PLAY_SCENARIOS if s.name == "play-none")
     # One run to fill the guest's caches (a cold first run took twice as long), then the two
     # alternately, so that a change in the host's load touches both alike.
@@ -43,7 +48,12 @@ def main() -> int:
         for n in range(args.runs)
         for name, command in VARIANTS.items()
     }
-    run = run_in_guest(guest, commands)
+    if args.smoke:
+        from benchmarks.here import run_here
+
+        run = run_here(guest, commands)
+    else:
+        run = run_in_guest(guest, commands)
     times: dict[str, list[float]] = {name: [] for name in VARIANTS}
     peak: dict[str, float] = dict.fromkeys(VARIANTS, 0.0)
     for key, result in run.commands.items():

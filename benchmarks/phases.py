@@ -34,8 +34,8 @@ def main() -> int:
         return cli, commands
 
     cli, commands = timed("entry", entry)
-    args = cli.build_parser().parse_args(["--json"])
-    rules = timed("rules_load", lambda: commands._rules(args))
+    args = cli.parse_args(["--json"])
+    rules = timed("rules_load", lambda: commands.load_rules_given(args))
 
     def collect() -> Any:
         from snddiag.collect import collect

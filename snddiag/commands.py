@@ -16,7 +16,7 @@ from snddiag.report.escape import escape
 # `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
     from snddiag.bundle.write import Written
-    from snddiag.engine.load import Rule
+    from snddiag.engine.model import Rule
     from snddiag.evidence import Evidence
 
 
@@ -48,7 +48,7 @@ def check_directory(option: str, path: Path | None) -> None:
 
 
 def _rule_dirs(args: argparse.Namespace) -> list[Path]:
-    from snddiag.engine.load import default_rule_dirs
+    from snddiag.engine.rule_dirs import default_rule_dirs
 
     for directory in args.rules:
         check_directory("--rules", directory)
@@ -56,7 +56,8 @@ def _rule_dirs(args: argparse.Namespace) -> list[Path]:
 
 
 def load_rules_given(args: argparse.Namespace) -> list[Rule]:
-    from snddiag.engine.load import RuleFileError, load_rules
+    from snddiag.engine.compiled import load_rules
+    from snddiag.engine.model import RuleFileError
 
     try:
         return load_rules(_rule_dirs(args))

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
     from snddiag.bundle import Limits
     from snddiag.bundle.analyze import BundleDiagnosis
-    from snddiag.engine.load import Rule
+    from snddiag.engine.model import Rule
 
 
 def _refuse_directories(bundles: list[Path]) -> None:

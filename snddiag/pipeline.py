@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snddiag.engine import Diagnosis, run_rules
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.evidence import Evidence
 from snddiag.facts import Facts, build_facts
 from snddiag.report.json_doc import build_document

@@ -1,10 +1,10 @@
 """Bundles diagnosed offline, as data: one bundle's full diagnosis, or the verdict of each of many.
 
-Each bundle is read and diagnosed in a worker process of its own (`bundle.workers`), bounded
-in wall time and memory by `Limits`; many bundles run in parallel (all cores by default). A
-bundle that exceeds a limit, or whose worker dies, is unreadable with the reason, and costs no
-other bundle its result. Printing is snddiag.report's (`report.summary` for many bundles);
-choosing text, JSON or JSON Lines is the command's.
+Each bundle is read and diagnosed in a bounded worker process (`bundle.workers`: a pool of
+long-lived workers, each bundle bounded in wall time and memory by `Limits`); many bundles run
+in parallel (all cores by default). A bundle that exceeds a limit, or whose worker dies, is
+unreadable with the reason, and costs no other bundle its result. Printing is snddiag.report's
+(`report.summary` for many bundles); choosing text, JSON or JSON Lines is the command's.
 
 `analyze_one` is the library entry point (docs/library.md): its result's shape is the
 `bundles` item of snddiag/report/summary.schema.json, and changes only with that schema's
@@ -23,7 +23,7 @@ from snddiag.bundle import BundleError, Limits, WorkerBugError
 from snddiag.bundle.provenance import bundle_source
 from snddiag.bundle.read import read_bundle
 from snddiag.bundle.workers import Done, run_bounded
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.evidence import EvidenceError, SizeLimits, load_directory
 from snddiag.pipeline import diagnose
 from snddiag.report import ExitCode
@@ -147,8 +147,9 @@ def analyze_many(
     """Each bundle's result (`analyze_one`'s shape); `jobs` 0 means one worker per core.
     `ordered`: in the order given (a result waits for those before it); else as each finishes.
 
-    Every bundle gets a worker process of its own, bounded by `limits` (time and memory); one
-    that exceeds them, or dies, is unreadable with the reason. Never raises for a bundle.
+    Every bundle runs in a bounded worker (`bundle.workers`), within `limits` (time and
+    memory); one that exceeds them, or whose worker dies, is unreadable with the reason. Never
+    raises for a bundle.
     """
     workers = min(jobs or os.cpu_count() or 1, max(1, len(paths)))
     calls = [(analyze_one, (path, rules, limits)) for path in paths]

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.report.json_doc import build_source
 
 

@@ -1,15 +1,17 @@
-"""Work on untrusted input in child processes, each bounded in wall time and in memory.
+"""Work on untrusted input in worker processes, each call bounded in wall time and in memory.
 
-Each call runs in a process of its own (forked where the system can), which first caps its own
-address space (RLIMIT_AS) at what it already maps plus `max_memory_bytes`. The parent runs at
-most `workers` of them at once and kills one that outlives `timeout_s`. However a child ends
-(a result, MemoryError, a timeout, a signal such as the OOM killer's), it costs only its own
-call: the outcome is its value or a one-line reason, and the other calls go on.
+A pool of at most `workers` long-lived processes (forked where the system can) runs the calls,
+one at a time each. A worker caps its own address space (RLIMIT_AS) once, when it starts, at
+what it maps then plus `max_memory_bytes`; the parent kills one whose call outlives
+`timeout_s`. However a call ends (a result, MemoryError, a timeout, a signal such as the OOM
+killer's), it costs only itself: the outcome is its value or a one-line reason, a worker that
+died or was killed is replaced by a fresh one, and the other calls go on.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import multiprocessing
 import os
 import signal
@@ -67,27 +69,41 @@ def _limit_memory(extra_bytes: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (want, hard))
 
 
-def _child(conn: Connection, call: Callable[..., Any], args: tuple[Any, ...], memory: int) -> None:
-    message: _Message
+def _serve(
+    conn: Connection, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], memory: int
+) -> None:
+    """A worker: caps its memory once, then runs the calls it is sent by index, one at a time,
+    until its pipe closes. It ends itself after a MemoryError (its heap may be in any state)."""
     # Ctrl-C reaches the whole process group: the parent alone reports it, once. The parent
     # blocked SIGINT across the fork, so none can arrive before it is ignored here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
-    try:
-        _limit_memory(memory)
-        message = ("ok", call(*args))
-    except MemoryError:
-        message = ("memory", None)
-    except BundleError as err:
-        message = ("refused", str(err))
-    except Exception as err:  # a bug on one input must not hide the others
-        message = ("bug", repr(err))
-    try:
-        conn.send(message)
-    except MemoryError:
-        os._exit(_MEMORY_EXIT)
-    finally:
-        conn.close()
+    _limit_memory(memory)
+    # What the worker inherited (the rules, the modules) lives as long as it does: the
+    # collector need not walk it after every call, nor touch its pages (shared with the parent
+    # until written).
+    gc.freeze()
+    while True:
+        try:
+            index = conn.recv()
+        except (EOFError, OSError):
+            return
+        call, args = calls[index]
+        message: _Message
+        try:
+            message = ("ok", call(*args))
+        except MemoryError:
+            message = ("memory", None)
+        except BundleError as err:
+            message = ("refused", str(err))
+        except Exception as err:  # a bug on one input must not hide the others
+            message = ("bug", repr(err))
+        try:
+            conn.send(message)
+        except MemoryError:
+            os._exit(_MEMORY_EXIT)
+        if message[0] == "memory":
+            os._exit(0)
 
 
 def memory_text(limits: Limits) -> str:
@@ -115,40 +131,53 @@ def _outcome(message: _Message | None, exitcode: int | None, limits: Limits) -> 
     return Failed(f"its worker process ended without a result (exit status {exitcode})")
 
 
-class _Running:
-    def __init__(self, index: int, call: Callable[..., Any], args: tuple[Any, ...], limits: Limits):
+class _Worker:
+    """One long-lived worker process and the call it is running, if any."""
+
+    def __init__(
+        self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], limits: Limits
+    ) -> None:
         context = _context()
-        self.index = index
-        self.conn, child_end = context.Pipe(duplex=False)
+        self.conn, child_end = context.Pipe(duplex=True)
         self.process = context.Process(
-            target=_child, args=(child_end, call, args, limits.max_memory_bytes), daemon=True
+            target=_serve, args=(child_end, calls, limits.max_memory_bytes), daemon=True
         )
-        self.deadline = time.monotonic() + limits.timeout_s  # before it can run at all
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             self.process.start()
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         child_end.close()
-        self.message: _Message | None = None
+        self.index: int | None = None
+        self.deadline = 0.0
+        self.served = 0  # calls finished, whatever their outcome
 
-    def receive(self) -> bool:
-        """Read the child's message if one came; True once the child is finished with."""
+    def start(self, index: int, timeout_s: float) -> None:
+        self.index = index
+        self.deadline = time.monotonic() + timeout_s
+        self.conn.send(index)
+
+    def receive(self) -> tuple[bool, _Message | None]:
+        """(finished, message): the call's message if it came; finished also when the worker
+        died without one."""
         try:
             if self.conn.poll():
-                self.message = self.conn.recv()
+                return True, self.conn.recv()
         except (EOFError, OSError):
             pass  # it died before (or while) sending
-        if self.message is None and self.process.is_alive():
-            return False
-        self.process.join()
-        self.conn.close()
-        return True
+        if self.process.is_alive():
+            return False, None
+        return True, None
 
-    def kill(self) -> None:
-        self.process.kill()
-        self.process.join()
+    def stop(self) -> None:
+        """End the worker: closing its pipe ends its loop; one busy or stuck is killed."""
         self.conn.close()
+        if self.index is not None:
+            self.process.kill()
+        self.process.join(1.0)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
 
 
 _TICK_S = 0.2  # how soon a Ctrl-C noted while waiting stops the run
@@ -180,33 +209,68 @@ class _CtrlC:
 def run_bounded(
     calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], limits: Limits, workers: int = 1
 ) -> Iterator[tuple[int, Outcome]]:
-    """(index, outcome) of each call as it finishes; at most `workers` processes at once."""
-    pending = list(enumerate(calls))[::-1]
-    running: list[_Running] = []
+    """(index, outcome) of each call as it finishes, from at most `workers` worker processes.
+
+    A worker runs call after call; it is replaced only when it dies, runs out of memory, or
+    is killed for running past `limits.timeout_s` on one call. A call that runs out of memory
+    in a worker that had served others gets one more try in a fresh worker: a worker's
+    address space grows with what it ran, and the limit is the bundle's, not its history's."""
+    pending = list(range(len(calls)))[::-1]
+    retry: list[int] = []  # calls to run again, each in a fresh worker
+    retried: set[int] = set()
+    pool: list[_Worker | None] = [None] * min(max(1, workers), len(calls))
     interrupted = _CtrlC()
     try:
-        while pending or running:
+        while pending or retry or any(w is not None and w.index is not None for w in pool):
             interrupted.check()
-            while pending and len(running) < max(1, workers):
-                index, (call, args) = pending.pop()
-                running.append(_Running(index, call, args, limits))
+            for number, worker in enumerate(pool):
+                if worker is not None and worker.index is not None:
+                    continue
+                if retry:
+                    if worker is not None and worker.served:
+                        worker.stop()
+                        worker = None
+                    worker = pool[number] = worker or _Worker(calls, limits)
+                    worker.start(retry.pop(), limits.timeout_s)
+                elif pending:
+                    worker = pool[number] = worker or _Worker(calls, limits)
+                    worker.start(pending.pop(), limits.timeout_s)
+            busy = [w for w in pool if w is not None and w.index is not None]
             now = time.monotonic()
-            timeout = min(_TICK_S, max(0.0, min(r.deadline for r in running) - now))
-            waitables: list[Any] = [r.conn for r in running] + [r.process.sentinel for r in running]
-            wait(waitables, timeout)
+            timeout = min(_TICK_S, max(0.0, min(w.deadline for w in busy) - now))
+            wait([w.conn for w in busy] + [w.process.sentinel for w in busy], timeout)
             woke = time.monotonic()
-            still: list[_Running] = []
-            for job in running:
-                if woke >= job.deadline:  # whatever it sent since: it was not done in time
-                    job.kill()
-                    yield job.index, Failed(time_text(limits))
-                elif job.receive():
-                    yield job.index, _outcome(job.message, job.process.exitcode, limits)
-                else:
-                    still.append(job)
-            running = still
+            for number, worker in enumerate(pool):
+                if worker is None or worker.index is None:
+                    continue
+                index = worker.index
+                if woke >= worker.deadline:  # whatever it sent since: it was not done in time
+                    worker.stop()
+                    pool[number] = None
+                    yield index, Failed(time_text(limits))
+                    continue
+                finished, message = worker.receive()
+                if not finished:
+                    continue
+                worker.index = None
+                worker.served += 1
+                if message is not None and message[0] != "memory":
+                    yield index, _outcome(message, None, limits)
+                    continue
+                # It ended itself after a MemoryError, or died: a fresh one takes its place.
+                worker.process.join()
+                exitcode = worker.process.exitcode
+                worker.stop()
+                pool[number] = None
+                out_of_memory = message is not None or exitcode == _MEMORY_EXIT
+                if out_of_memory and worker.served > 1 and index not in retried:
+                    retried.add(index)
+                    retry.append(index)
+                    continue
+                yield index, _outcome(message, exitcode, limits)
         interrupted.check()
     finally:
         interrupted.restore()
-        for job in running:  # the caller stopped early (Ctrl-C): leave no child behind
-            job.kill()
+        for worker in pool:  # done, or the caller stopped early (Ctrl-C): leave no child behind
+            if worker is not None:
+                worker.stop()

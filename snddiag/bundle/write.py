@@ -19,7 +19,7 @@ from snddiag import __version__
 from snddiag.bundle import BUNDLE_FORMAT, DIAGNOSIS_NAME
 from snddiag.bundle.output import OutputError, write_output
 from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, describe_counts, redact_evidence
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
 from snddiag.report import ExitCode
 

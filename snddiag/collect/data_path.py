@@ -16,12 +16,11 @@ from typing import Any
 
 from snddiag.collect.pcm import CaptureResult, Outcome, PlaybackResult, play, record
 from snddiag.collect.pcm_lifecycle import LifecycleResult, stress
+from snddiag.collect.plan import DATA_PATH_KEY
 from snddiag.evidence import Entry, Kind, Status
 
 VIRTIO_DRIVER = "virtio_snd"
 DIRECTIONS = {"playback": "p", "capture": "c"}
-DATA_PATH_KEY = "probe/data-path"
-"""The evidence key of the measurement: written only by a run with --play."""
 
 
 @dataclass(frozen=True)

@@ -156,6 +156,9 @@ PLAN: tuple[Source, ...] = (
     + MODULE_FILES
 )
 KERNEL_LOG_KEYS: tuple[str, ...] = tuple(key_of(log.source) for log in KERNEL_LOGS)
+DATA_PATH_KEY = "probe/data-path"
+"""The data-path measurement (collect.data_path): written only by a run with --play. Named
+here so that facts read it without importing the PCM driver."""
 
 
 def mounted_kernel_logs(root: str) -> tuple[Source, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from snddiag.engine.load import Rule, Severity, Step
+from snddiag.engine.model import Rule, Severity, Step
 from snddiag.engine.render import applicable_steps, applies, fill, quote
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, does_not_apply, sources_for

@@ -6,14 +6,14 @@ import os
 import re
 import stat
 from collections.abc import Iterable, Iterator
-from importlib import resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import yaml
 
 from snddiag.engine.model import (
     LAYERS,
+    PLACEHOLDER,
     AllOf,
     AnyOf,
     Condition,
@@ -29,6 +29,12 @@ from snddiag.engine.model import (
 from snddiag.engine.operators import OPERATORS, OperandError, prepare
 from snddiag.engine.paths import KNOWN_PATHS, is_known_path
 from snddiag.engine.regex_risk import RegexRisk, check_regex
+from snddiag.engine.rule_dirs import (
+    RULE_SUFFIX,
+    default_rule_dirs,
+    files_below,
+    rule_files,
+)
 from snddiag.engine.values import fact_kind, fact_values
 
 # The rule model lives in engine/model.py; loading is here, and so is what callers import.
@@ -38,12 +44,7 @@ __all__ = [
     "load_rules", "rule_files",
 ]  # fmt: skip
 
-SHIPPED_RULES = Path(__file__).resolve().parent.parent / "rules"
-SOURCE_TREE_RULES = Path(__file__).resolve().parent.parent.parent / "rules"
-SITE_RULES = Path("/etc/snddiag/rules.d")
-
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 SIDES = ("guest", "host")
 STEP_FILTERS = ("distro", "arch", "vmm", "flavour")
 RULE_KEYS = frozenset(
@@ -386,56 +387,13 @@ def load_rule(path: Path) -> Rule:
     return _Checker(path).rule(load_yaml(path))
 
 
-RULE_SUFFIX = ".yaml"
-TEST_SUFFIX = ".test.yaml"
-
-
-def rule_files(directory: Path) -> list[Path]:
-    # A walk over iterdir(), not rglob(): it also lists the rules inside snddiag.pyz, where
-    # `directory` is a zipfile.Path (which has no rglob before Python 3.12).
-    return [
-        p
-        for p in _files(directory)
-        if p.name.endswith(RULE_SUFFIX) and not p.name.endswith(TEST_SUFFIX)
-    ]
-
-
-def _files(directory: Path) -> list[Path]:
-    """Every name below directory but folders, whatever it is (a FIFO named like a rule is
-    reported by load_yaml, never skipped in silence); a link to a folder is not walked."""
-    found: list[Path] = []
-    for p in directory.iterdir():
-        if p.is_dir() and not (isinstance(p, Path) and p.is_symlink()):
-            found += _files(p)
-        elif not p.is_dir():
-            found.append(p)
-    return sorted(found, key=lambda p: str(p).split("/"))
-
-
 def _misnamed(directory: Path) -> list[Path]:
     """YAML files a site meant as rules but named so that they would never run (`x.yml`)."""
     return [
         p
-        for p in _files(directory)
+        for p in files_below(directory)
         if p.name.lower().endswith((".yml", ".yaml")) and not p.name.endswith(RULE_SUFFIX)
     ]
-
-
-def _shipped_rules() -> Path:
-    if SHIPPED_RULES.is_dir():
-        return SHIPPED_RULES
-    if SOURCE_TREE_RULES.is_dir():
-        return SOURCE_TREE_RULES
-    # In snddiag.pyz the rules are archive members: a zipfile.Path, read in place. It has what
-    # this module uses of a Path (iterdir, is_dir, name, read_bytes, str).
-    return cast(Path, resources.files("snddiag") / "rules")
-
-
-def default_rule_dirs() -> list[Path]:
-    dirs = [_shipped_rules()]
-    if SITE_RULES.is_dir():
-        dirs.append(SITE_RULES)
-    return dirs
 
 
 def _directory(directory: Path) -> Iterator[Rule | RuleFileError]:

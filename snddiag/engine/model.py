@@ -8,6 +8,9 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Union
 
+PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
+"""`${fact.path}` in rule prose: checked by the loader, filled in by the engine."""
+
 
 class Severity(str, Enum):
     ERROR = "error"

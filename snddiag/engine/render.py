@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snddiag.engine.load import PLACEHOLDER, Quote, Step
+from snddiag.engine.model import PLACEHOLDER, Quote, Step
 from snddiag.engine.paths import resolve
 from snddiag.engine.values import shown, texts
 from snddiag.facts import Facts

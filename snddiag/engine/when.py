@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from snddiag.engine.load import AnyOf, Condition, Leaf, NotOf
+from snddiag.engine.model import AnyOf, Condition, Leaf, NotOf
 from snddiag.engine.operators import OPERATORS
 from snddiag.engine.paths import resolve
 from snddiag.facts import Facts

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from snddiag.collect.data_path import DATA_PATH_KEY
+from snddiag.collect.plan import DATA_PATH_KEY
 from snddiag.evidence import Evidence
 from snddiag.facts.docs import fact
 from snddiag.parse.data_path import (

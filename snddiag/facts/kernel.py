@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS, KERNEL_LOGS, declared, key_of
 from snddiag.evidence import MAX_FILE_BYTES, Evidence, Status, kernel_release
 from snddiag.facts.docs import fact
 from snddiag.parse import Parsed
-from snddiag.parse.kconfig import parse_kconfig
+from snddiag.parse.kconfig import KernelConfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
 from snddiag.parse.syslog import parse_log_file
 
 LogLines = tuple[KernelLine, ...]
-Config = dict[str, str]
+Config = Mapping[str, str]
 
 # The plan names each kernel-log source's layout; these read them.
 LOG_PARSERS = {
@@ -138,12 +139,12 @@ def read_kernel_config(evidence: Evidence) -> tuple[Config | None, str | None]:
     if entry is not None and entry.ok and entry.data and not entry.truncated:
         decompressed = gunzip_config(entry.data)
         if decompressed is not None:  # else corrupt, truncated or too big: fall back to /boot
-            return parse_kconfig(decompressed).value, "/proc/config.gz"
+            return KernelConfig(decompressed), "/proc/config.gz"
     for key in evidence.keys_under("boot"):
         if key.startswith("boot/config-"):
             config_text = evidence.text(key)
             if config_text is not None:
-                return parse_kconfig(config_text).value, "/" + key
+                return KernelConfig(config_text), "/" + key
     return None, None
 
 

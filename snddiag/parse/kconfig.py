@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator, Mapping
 
-from snddiag.parse import Parsed, lines_of
+from snddiag.parse import MAX_LINE_CHARS, Parsed, lines_of
 
 _SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
+_NAME = re.compile(r"CONFIG_\w+")
+# Where str.splitlines() ends a line besides "\n" (lines_of splits there too).
+_OTHER_LINE_ENDS = ("\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
 def parse_kconfig(text: str) -> Parsed[dict[str, str]]:
@@ -25,3 +29,51 @@ def parse_kconfig(text: str) -> Parsed[dict[str, str]]:
         elif line.strip() and not line.startswith("#"):
             odd.append(line)
     return Parsed(options, tuple(odd))
+
+
+class KernelConfig(Mapping[str, str]):
+    """parse_kconfig's options, each read from the text when it is looked up: a config has
+    ten thousand lines and the facts ask for a handful, once per bundle in `analyze`. The last
+    line that sets an option wins, as in parse_kconfig; iterating parses it all."""
+
+    def __init__(self, text: str) -> None:
+        if any(end in text for end in _OTHER_LINE_ENDS):
+            text = "\n".join(lines_of(text))
+        self._text = "\n" + text
+        self._all: dict[str, str] | None = None
+
+    def _line(self, start: int) -> str:
+        """The line that begins at `start` (just after a "\\n"), cut as lines_of cuts it."""
+        end = self._text.find("\n", start)
+        return self._text[start : end if end >= 0 else len(self._text)][:MAX_LINE_CHARS]
+
+    def _last(self, needle: str, pattern: re.Pattern[str], name: str) -> tuple[int, str]:
+        """(where, value) of the last line starting with `needle` that `pattern` matches for
+        `name`; (-1, "") when none does."""
+        end = len(self._text)
+        while (at := self._text.rfind("\n" + needle, 0, end)) >= 0:
+            match = pattern.match(self._line(at + 1))
+            if match and match.group(1) == name:
+                return at, match.group(2) if pattern is _SET else "n"
+            end = at
+        return -1, ""
+
+    def __getitem__(self, name: str) -> str:
+        if self._all is not None or not _NAME.fullmatch(name):
+            return self._options()[name]
+        set_at, value = self._last(name + "=", _SET, name)
+        unset_at, _ = self._last(f"# {name} is not set", _UNSET, name)
+        if set_at < 0 and unset_at < 0:
+            raise KeyError(name)
+        return value.strip('"') if set_at > unset_at else "n"
+
+    def _options(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = parse_kconfig(self._text[1:]).value
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._options())
+
+    def __len__(self) -> int:
+        return len(self._options())

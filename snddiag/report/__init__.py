@@ -31,7 +31,7 @@ class ExitCode(IntEnum):
 def verdict(diagnosis: Diagnosis) -> tuple[str, ExitCode]:
     """(status, exit code): errors and warnings first; unchecked rules never count as health."""
     from snddiag.engine import worst_severity
-    from snddiag.engine.load import Severity
+    from snddiag.engine.model import Severity
 
     worst = worst_severity(diagnosis)
     if worst is Severity.ERROR:

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from snddiag import __version__
-from snddiag.engine.load import Rule, RuleFileError
+from snddiag.engine.model import Rule, RuleFileError
 from snddiag.report.json_doc import render_json
 
 COMMAND_SCHEMA_VERSION = 1

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from snddiag import __version__
-from snddiag.engine.load import Rule
+from snddiag.engine.model import Rule
 from snddiag.report import ExitCode
 from snddiag.report.escape import escape_document
 from snddiag.report.layout import sane_width

@@ -309,6 +309,21 @@ def test_wheel_contains_rules_and_man_page(wheel: Path) -> None:
     assert not missing, f"{wheel.name} lacks {missing}"
 
 
+def test_wheel_holds_the_rules_compiled_and_current(wheel: Path) -> None:
+    from typing import cast
+
+    from snddiag.engine.compiled import COMPILED_NAME, read_compiled
+
+    rules = zipfile.Path(wheel, "snddiag/rules/")
+    assert (rules / COMPILED_NAME).is_file()
+    found = read_compiled(cast(Path, rules))
+    assert found is not None
+    shipped = [r for r in repo_rules() if not r.endswith(".test.yaml")]
+    assert sorted(r.rule_id for r in found) == sorted(
+        Path(r).name[: -len(".yaml")] for r in shipped
+    )
+
+
 def test_man_page_renders_without_warnings() -> None:
     page = ROOT / "man" / "snddiag.1"
     if shutil.which("groff"):

@@ -17,10 +17,12 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from snddiag.engine.compiled import COMPILED_NAME, read_compiled
+from snddiag.engine.load import load_rules
 from tests.guests import GUESTS, REPO
 from tests.python39 import python39
 
@@ -105,13 +107,29 @@ def test_archive_holds_the_rules_and_only_pure_python_copies(pyz: Path) -> None:
         for p in (REPO / "rules").rglob("*.yaml")
         if not p.name.endswith(".test.yaml")
     }
-    assert shipped and shipped == {n for n in names if n.startswith("snddiag/rules/")}
+    shipped.add(f"snddiag/rules/{COMPILED_NAME}")
+    assert shipped == {n for n in names if n.startswith("snddiag/rules/")}
     vendored = {n.split("/")[1] for n in names if n.startswith("_vendor/")}
     assert {"yaml", "rich", "pyudev"} <= vendored
     assert not vendored & {"psutil", "pygments", "markdown_it", "mdurl", "_yaml"}
     assert [n for n in names if n.endswith((".so", ".pyc", ".pyd"))] == []
     licences = [n for n in names if re.search(r"\.dist-info/(licenses/)?(LICENSE|COPYING)", n)]
     assert len(licences) == 3, licences
+
+
+def test_archive_rules_are_compiled_and_a_run_needs_no_yaml(pyz: Path) -> None:
+    rules = zipfile.Path(pyz, "snddiag/rules/")
+    found = read_compiled(cast(Path, rules))
+    assert found is not None
+    from_yaml = load_rules([cast(Path, rules)])
+    assert [(r.rule_id, r.title, r.when, str(r.path)) for r in found] == [
+        (r.rule_id, r.title, r.when, str(r.path)) for r in from_yaml
+    ]
+    done = run([*INTERPRETERS["bare"], "-X", "importtime", str(pyz), "--json"])
+    assert done.returncode in (0, 1, 2, 3), done.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
+    assert "snddiag.engine.compiled" in imported
+    assert not {"yaml", "snddiag.engine.load"} & imported
 
 
 def test_every_vendored_module_imports_on_a_bare_interpreter(pyz: Path) -> None:
@@ -142,8 +160,18 @@ def _loaders(pyz: Path, interpreter: tuple[str, ...], *args: str) -> dict[str, s
     return dict(found)
 
 
+# A text report (rich) with site rules (YAML: the shipped rules are compiled).
+ANALYZE_WITH_SITE_RULES = (
+    "analyze",
+    "--root",
+    str(GUESTS / "healthy-pci"),
+    "--rules",
+    str(REPO / "rules"),
+)
+
+
 def test_bare_run_uses_the_copies_in_the_archive(pyz: Path) -> None:
-    loaders = _loaders(pyz, INTERPRETERS["bare"], "analyze", "--root", str(GUESTS / "healthy-pci"))
+    loaders = _loaders(pyz, INTERPRETERS["bare"], *ANALYZE_WITH_SITE_RULES)
     assert set(loaders) == {"yaml", "rich"}
     assert all(f'"{pyz}/_vendor/"' in loader for loader in loaders.values()), loaders
     live = _loaders(pyz, INTERPRETERS["bare"], "--json")
@@ -151,7 +179,7 @@ def test_bare_run_uses_the_copies_in_the_archive(pyz: Path) -> None:
 
 
 def test_run_with_site_packages_uses_the_installed_libraries(pyz: Path) -> None:
-    loaders = _loaders(pyz, INTERPRETERS["plain"], "analyze", "--root", str(GUESTS / "healthy-pci"))
+    loaders = _loaders(pyz, INTERPRETERS["plain"], *ANALYZE_WITH_SITE_RULES)
     assert set(loaders) == {"yaml", "rich"}
     assert not any("zipimporter" in loader for loader in loaders.values()), loaders
 
