@@ -17,6 +17,7 @@ from tests.installed import install_copy
 SITE_RULE = """\
 id: {rule_id}
 severity: info
+layer: card
 title: {title}
 when: {{fact: virtio.snd.present, eq: true}}
 explain: A site's own rule.
