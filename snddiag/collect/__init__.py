@@ -12,6 +12,7 @@ from pathlib import Path
 from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
+from snddiag.collect.session import read_sessions
 from snddiag.collect.sources import Command, Source, run_sources
 from snddiag.evidence import Evidence, kernel_release
 
@@ -123,6 +124,7 @@ def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) ->
     if live:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())
+    read_sessions(evidence, root, live=live)
     if live and play:
         from snddiag.collect.data_path import read_data_path
 

@@ -11,7 +11,7 @@ import dataclasses
 from dataclasses import replace
 from pathlib import Path
 
-from .lab import COLDPLUG, Scenario, host_tsc_khz
+from .lab import COLDPLUG, LAB_USER, Scenario, host_tsc_khz, session_env
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -436,6 +436,163 @@ LOG_LAYOUT_SCENARIOS: tuple[Scenario, ...] = (
     ),
 )
 SCENARIOS += LOG_LAYOUT_SCENARIOS
+
+
+# ---------------------------------------------------------------------------------------------
+# Desktop sessions: PipeWire, WirePlumber and pipewire-pulse (bookworm-backports) run as
+# LAB_USER, started the way a login would (udev first: without it WirePlumber sees no card).
+
+APPLE_VZ_DMI = (
+    "-smbios",
+    "type=1,manufacturer=Apple Inc.,product=Apple Virtualization Generic Platform",
+)
+SESSION_SERVERS = ("pipewire", "wireplumber", "pipewire-pulse")
+# The card's PipeWire device id, from its graph (ids differ between boots).
+_VIRTIO_DEVICE_ID = (
+    '$(pw-dump | "$PYTHON" -c "import json, sys;'
+    " print(next(o['id'] for o in json.load(sys.stdin)"
+    " if o['type'].endswith(':Device') and 'VirtIO' in"
+    " str(o['info']['props'].get('api.alsa.card.longname', ''))))\")"
+)
+
+
+def session_setup(
+    *,
+    servers: tuple[str, ...] = SESSION_SERVERS,
+    nodes: int = 2,
+    asoundrc: str = "",
+    then: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """Set-up lines: LAB_USER's runtime directory and tmpfs home, udev, a session bus, then
+    `servers`; waits until PipeWire shows `nodes` ALSA nodes (0: wait for nothing). `then`
+    runs as LAB_USER in the session afterwards."""
+    as_user = session_env()
+    start = "; ".join(f"({name} >$HOME/{name}.log 2>&1 &)" for name in servers)
+    lines = [
+        f"uid=$(id -u {LAB_USER}); gid=$(id -g {LAB_USER})",
+        f"mount -t tmpfs -o mode=700,uid=$uid,gid=$gid tmpfs /home/{LAB_USER}",
+        "mkdir -p /run/user/$uid && chown $uid:$gid /run/user/$uid && chmod 700 /run/user/$uid",
+        "/lib/systemd/systemd-udevd --daemon",
+        "udevadm trigger --action=add --type=subsystems",
+        "udevadm trigger --action=add --type=devices",
+        "udevadm settle --timeout=120",
+    ]
+    if asoundrc:
+        lines.append(f"{as_user} sh -c {_quote(f'printf %s {_quote(asoundrc)} >$HOME/.asoundrc')}")
+    session = (
+        "dbus-daemon --session --address=unix:path=$XDG_RUNTIME_DIR/bus --fork --nopidfile; "
+        "export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus; " + start
+    )
+    lines.append(f"{as_user} sh -c {_quote(session)}")
+    if nodes:
+        wait = (
+            "for i in $(seq 240); do"
+            f" [ $(pw-cli ls Node 2>/dev/null | grep -c 'node.name = \"alsa_') -ge {nodes} ]"
+            " && break; sleep 0.5; done"
+        )
+        lines.append(f"{as_user} sh -c {_quote(wait)}")
+    lines += [f"{as_user} sh -c {_quote(step)}" for step in then]
+    return tuple(lines)
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+# The two ALSA nodes of the session set-up, plus what makes each scenario what it is; every
+# guest's card works at the ALSA level.
+SESSION_SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="session-healthy",
+        description="healthy-pci with a desktop session: PipeWire, WirePlumber, pipewire-pulse "
+        "as a user; the virtio card is the default sink and source, min-quantum 1024 (QEMU DMI)",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-apple-dmi",
+        description="session-healthy with Apple Virtualization's DMI strings: PipeWire does "
+        "not recognise the VM and leaves clock.min-quantum at 32",
+        qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
+        setup=session_setup(),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-profile-off",
+        description="session-healthy with the virtio card's profile set to off (wpctl "
+        "set-profile ID 0): the card has no sink and no source",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(
+            then=(
+                f"wpctl set-profile {_VIRTIO_DEVICE_ID} 0",
+                "for i in $(seq 60); do pw-cli ls Node | grep -q alsa_ || break; sleep 0.5; done",
+            )
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-output-only",
+        description="session-healthy with the virtio card on its output-only profile "
+        "(output:stereo-fallback): the card has capture, the session no microphone",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(
+            then=(
+                f"wpctl set-profile {_VIRTIO_DEVICE_ID} 2",
+                "for i in $(seq 60); do pw-cli ls Node | grep -q alsa_input || break;"
+                " sleep 0.5; done",
+            )
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-hda-default",
+        description="intel-hda-and-virtio with a session: WirePlumber makes the HDA card the "
+        "default sink and source",
+        qemu_args=(
+            *INTEL_HDA,
+            "-device",
+            "virtio-sound-pci,audiodev=snd1",
+            "-audiodev",
+            "none,id=snd0",
+            "-audiodev",
+            "none,id=snd1",
+        ),
+        setup=("modprobe snd_hda_intel", *session_setup(nodes=4)),
+        guest_cards=r"HDA-Intel.*\n.*\n.*virtio-snd",
+    ),
+    Scenario(
+        name="session-no-server",
+        description="healthy-pci with a user session (runtime directory, session bus) but no "
+        "sound server running",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(servers=(), nodes=0),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-bad-asoundrc",
+        description="session-healthy whose ~/.asoundrc points pcm.!default and ctl.!default at "
+        "card 3, which does not exist",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(
+            asoundrc="pcm.!default {\n  type hw\n  card 3\n}\nctl.!default {\n  type hw\n"
+            "  card 3\n}\n"
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-user-run",
+        description="session-apple-dmi diagnosed by the session's own user (not root): only "
+        "that session is seen",
+        qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
+        setup=session_setup(),
+        run_as=LAB_USER,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)
+SCENARIOS += SESSION_SCENARIOS
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
