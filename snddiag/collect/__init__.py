@@ -129,4 +129,9 @@ def collect(root: Path = Path("/"), *, live: bool = True, play: bool = False) ->
         from snddiag.collect.data_path import read_data_path
 
         evidence.add(read_data_path())
+        from snddiag.collect.server_play import read_server_playback
+
+        through_server = read_server_playback(evidence)
+        if through_server is not None:
+            evidence.add(through_server)
     return evidence

@@ -75,6 +75,25 @@ def _groups(user: pwd.struct_passwd) -> tuple[int, ...]:
         return (user.pw_gid,)
 
 
+def _run_as(user: pwd.struct_passwd) -> RunAs:
+    return RunAs(
+        uid=user.pw_uid,
+        gid=user.pw_gid,
+        groups=_groups(user),
+        env=(
+            ("HOME", user.pw_dir),
+            ("USER", user.pw_name),
+            ("XDG_RUNTIME_DIR", f"/{RUNTIME_ROOT}/{user.pw_uid}"),
+        ),
+    )
+
+
+def session_run_as(uid: int) -> RunAs | None:
+    """How to run a command in the session of `uid` (None for a uid without a passwd entry)."""
+    user = _user(uid)
+    return _run_as(user) if user is not None else None
+
+
 def _running(evidence: Evidence, user: str) -> set[str]:
     """The sound servers running as `user`, from the process list collect already read."""
     from snddiag.collect.libraries import PROCESSES_KEY
@@ -119,16 +138,7 @@ def read_sessions(evidence: Evidence, root: Path = Path("/"), *, live: bool = Tr
         if not (live and asked):
             continue
         running = _running(evidence, user.pw_name)
-        run_as = RunAs(
-            uid=uid,
-            gid=user.pw_gid,
-            groups=_groups(user),
-            env=(
-                ("HOME", user.pw_dir),
-                ("USER", user.pw_name),
-                ("XDG_RUNTIME_DIR", f"/{runtime}"),
-            ),
-        )
+        run_as = _run_as(user)
         for command in session_commands(f"/{runtime}/pulse/native"):
             key = session_key(uid, command.name)
             if command.server and command.server not in running:

@@ -247,6 +247,30 @@ class RunAs:
     env: tuple[tuple[str, str], ...]
 
 
+def _session_env(run_as: RunAs) -> dict[str, str]:
+    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+    env.update(run_as.env)
+    return env
+
+
+def start_command(
+    argv: list[str], run_as: RunAs, *, stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """A running command as `run_as` (stdout and stderr piped), for the caller to bound and
+    reap; raises OSError when it cannot start."""
+    switch = run_as.uid != os.geteuid()
+    return subprocess.Popen(
+        argv,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_session_env(run_as),
+        user=run_as.uid if switch else None,
+        group=run_as.gid if switch else None,
+        extra_groups=list(run_as.groups) if switch else None,
+    )
+
+
 def run_command(
     name: str,
     argv: tuple[str, ...],

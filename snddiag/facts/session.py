@@ -6,11 +6,13 @@ sound server running, else the first. A run that is not root sees only its own s
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass
 from typing import Any
 
 from snddiag.collect.libraries import PROCESSES_KEY
+from snddiag.collect.server_play import SERVER_PLAYBACK_KEY
 from snddiag.collect.session import SESSION_KEYS, SESSIONS_KEY, session_key
 from snddiag.evidence import Evidence, Status
 from snddiag.facts.alsa import VIRTIO_CARD_DRIVER, Alsa
@@ -25,10 +27,12 @@ from snddiag.parse.pipewire import (
     PwNode,
     parse_pw_dump,
     parse_pw_metadata,
+    parse_server_playback,
 )
 
 SOURCES: dict[str, tuple[str, ...]] = {
     "session": (*SESSION_KEYS, PROCESSES_KEY, "etc/asound.conf"),
+    "session.server_playback": (SERVER_PLAYBACK_KEY,),
 }
 NO_SESSION = "no user session with a runtime directory was seen"
 NO_GRAPH = "PipeWire does not run for the session, or did not answer"
@@ -39,6 +43,32 @@ VM_MIN_QUANTUM = 1024
 
 def _fact(meaning: str, unread: str) -> Any:
     return fact(meaning, unread, default=None)
+
+
+NOT_PLAYED = "not played through the server (no --play, or no session server with a virtio sink)"
+
+
+@dataclass(frozen=True)
+class ServerPlayback:
+    status: str | None = _fact("ok, failed or not_run", NOT_PLAYED)
+    reason: str | None = _fact("why it failed or did not run", "it worked, or it was not played")
+    device: str | None = _fact("the sink played into (a PipeWire node name)", NOT_PLAYED)
+    rate_hz: int | None = _fact("the stream's rate", NOT_PLAYED)
+    format: str | None = _fact("the stream's sample format", NOT_PLAYED)
+    channels: int | None = _fact("the stream's channel count", NOT_PLAYED)
+    frames_written: int | None = _fact("frames the server took from snddiag", NOT_PLAYED)
+    frames_consumed: int | None = _fact(
+        "frames the device consumed (not known through the server)", "always, today"
+    )
+    measured_rate_hz: float | None = _fact(
+        "the stream's measured rate (not known through the server)", "always, today"
+    )
+    xruns: int | None = _fact(
+        "the server's error (xrun) counter for the sink during the test (pw-top's ERR)",
+        "not played, or pw-top did not show the sink",
+    )
+    server_errors: int | None = _fact("the same counter, under the server's name", NOT_PLAYED)
+    elapsed_s: float | None = _fact("how long the stream took from start to drained", NOT_PLAYED)
 
 
 @dataclass(frozen=True)
@@ -75,8 +105,9 @@ class Session:
         "no session, or no process list",
     )
     pipewire_answer: str | None = _fact(
-        "how PipeWire answered pw-dump: `ok`, `timeout` (hung), `failed`",
-        "pw-dump was not run (no PipeWire, or not the run's session)",
+        "how PipeWire answered pw-dump: `ok`, `timeout` (hung), `failed`; `not-running` (no "
+        "PipeWire process, so not asked), `not-asked` (another user's session, without root)",
+        "no session",
     )
     pipewire_error: str | None = _fact("pw-dump's complaint when it did not answer", "it answered")
     pipewire_version: str | None = _fact("PipeWire's version (its core)", NO_GRAPH)
@@ -137,6 +168,11 @@ class Session:
     )
     asound_default_card_is_virtio: bool | None = _fact(
         "that card is the virtio card", "no setting, or the card does not exist"
+    )
+    server_playback: ServerPlayback = fact(  # noqa: RUF009 - a documented field, not a default
+        "the data-path test through the session's server (snddiag --play)",
+        NEVER_NONE,
+        default_factory=ServerPlayback,
     )
     notes: tuple[str, ...] = fact(
         "what the session's evidence could not show (other users' sessions without root)",
@@ -281,6 +317,14 @@ def _defaults_on_virtio(
             found[f"default_{which}_is_virtio"] = False
 
 
+def _server_playback(evidence: Evidence) -> ServerPlayback:
+    text = evidence.text(SERVER_PLAYBACK_KEY)
+    record = parse_server_playback(text).value if text is not None else None
+    if record is None:
+        return ServerPlayback()
+    return ServerPlayback(**dataclasses.asdict(record))
+
+
 def build_session(evidence: Evidence, alsa: Alsa) -> Session:
     entry = evidence.get(SESSIONS_KEY)
     if entry is not None and entry.status is Status.MISSING:
@@ -297,7 +341,12 @@ def build_session(evidence: Evidence, alsa: Alsa) -> Session:
         if scope == "own"
         else ()
     )
-    base: dict[str, Any] = {"scope": scope, "count": len(sessions), "notes": notes}
+    base: dict[str, Any] = {
+        "scope": scope,
+        "count": len(sessions),
+        "notes": notes,
+        "server_playback": _server_playback(evidence),
+    }
     chosen = _pick(summary, processes)
     if not chosen:
         return Session(**base)
@@ -319,6 +368,8 @@ def build_session(evidence: Evidence, alsa: Alsa) -> Session:
     if uid is None:
         return Session(**found)
     answer, error = _answer(evidence, session_key(uid, "pw-dump"))
+    if answer is None and evidence.get(SESSIONS_KEY) is not None:
+        answer = "not-running" if found["asked"] else "not-asked"
     found.update(pipewire_answer=answer, pipewire_error=error)
     pulse_answer, _ = _answer(evidence, session_key(uid, "pactl-info"))
     found["pulse_answer"] = pulse_answer

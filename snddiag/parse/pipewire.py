@@ -203,3 +203,58 @@ def parse_pw_metadata(text: str) -> Parsed[dict[str, str]]:
         elif line.strip() and not line.startswith("Found "):
             odd.append(clip(line))
     return Parsed(found, tuple(odd))
+
+
+@dataclass(frozen=True)
+class ServerPlaybackRecord:
+    """The test tone played through the server (`probe/server-playback`, snddiag --play)."""
+
+    status: str
+    device: str | None
+    rate_hz: int | None
+    format: str | None
+    channels: int | None
+    frames_written: int | None
+    frames_consumed: int | None
+    measured_rate_hz: float | None
+    xruns: int | None
+    server_errors: int | None
+    reason: str | None
+    elapsed_s: float | None
+
+
+def _field(raw: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    value = raw.get(key)
+    if isinstance(value, bool) or not isinstance(value, kind):
+        return None
+    return value
+
+
+def parse_server_playback(text: str) -> Parsed[ServerPlaybackRecord | None]:
+    """snddiag's own JSON record of the test through the server (collect/server_play.py):
+    every value checked for its type (a bundle may come from anywhere), a wrong one reads as
+    None; no record without a known status."""
+    try:
+        raw = json.loads(text)
+    except (ValueError, RecursionError):
+        return Parsed(None, (clip(text[:200]),))
+    if not isinstance(raw, dict) or raw.get("status") not in ("ok", "failed", "not_run"):
+        return Parsed(None, (clip(text[:200]),))
+    rate = _field(raw, "measured_rate_hz", (int, float))
+    elapsed = _field(raw, "elapsed_s", (int, float))
+    return Parsed(
+        ServerPlaybackRecord(
+            status=raw["status"],
+            device=_field(raw, "device", str),
+            rate_hz=_field(raw, "rate_hz", int),
+            format=_field(raw, "format", str),
+            channels=_field(raw, "channels", int),
+            frames_written=_field(raw, "frames_written", int),
+            frames_consumed=_field(raw, "frames_consumed", int),
+            measured_rate_hz=float(rate) if rate is not None else None,
+            xruns=_field(raw, "xruns", int),
+            server_errors=_field(raw, "server_errors", int),
+            reason=_field(raw, "reason", str),
+            elapsed_s=float(elapsed) if elapsed is not None else None,
+        )
+    )

@@ -447,9 +447,10 @@ APPLE_VZ_DMI = (
     "type=1,manufacturer=Apple Inc.,product=Apple Virtualization Generic Platform",
 )
 SESSION_SERVERS = ("pipewire", "wireplumber", "pipewire-pulse")
-# The card's PipeWire device id, from its graph (ids differ between boots).
+# The card's PipeWire device id, from its graph (ids differ between boots), read with Debian's
+# interpreter: the lab's own may sit where the session user cannot reach it.
 _VIRTIO_DEVICE_ID = (
-    '$(pw-dump | "$PYTHON" -c "import json, sys;'
+    '$(pw-dump | /usr/bin/python3 -c "import json, sys;'
     " print(next(o['id'] for o in json.load(sys.stdin)"
     " if o['type'].endswith(':Device') and 'VirtIO' in"
     " str(o['info']['props'].get('api.alsa.card.longname', ''))))\")"
@@ -467,7 +468,7 @@ def session_setup(
     `servers`; waits until PipeWire shows `nodes` ALSA nodes (0: wait for nothing). `then`
     runs as LAB_USER in the session afterwards."""
     as_user = session_env()
-    start = "; ".join(f"({name} >$HOME/{name}.log 2>&1 &)" for name in servers)
+    start = "; ".join(f"({server} >$HOME/{server.split()[0]}.log 2>&1 &)" for server in servers)
     lines = [
         f"uid=$(id -u {LAB_USER}); gid=$(id -g {LAB_USER})",
         f"mount -t tmpfs -o mode=700,uid=$uid,gid=$gid tmpfs /home/{LAB_USER}",
@@ -592,6 +593,64 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
+SESSION_SCENARIOS += (
+    Scenario(
+        name="session-no-pipewire-pulse",
+        description="session-healthy without pipewire-pulse: PulseAudio clients find no server",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(servers=("pipewire", "wireplumber")),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-no-wireplumber",
+        description="session-healthy without WirePlumber: PipeWire runs but nothing creates the "
+        "card's device or nodes",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(servers=("pipewire", "pipewire-pulse"), nodes=0, then=("sleep 10",)),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-null-default",
+        description="session-healthy whose default sink is a null sink (pactl load-module "
+        "module-null-sink; pactl set-default-sink): the virtio sink is the only real one",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(
+            then=(
+                "pactl load-module module-null-sink sink_name=lab-null",
+                "pactl set-default-sink lab-null",
+                "sleep 2",
+            )
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="session-two-servers",
+        description="PulseAudio and PipeWire (with pipewire-pulse) started together for one "
+        "user: they compete for the PulseAudio socket and the card",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(
+            servers=(
+                "pulseaudio --daemonize=no --exit-idle-time=-1",
+                "pipewire",
+                "wireplumber",
+                "pipewire-pulse",
+            ),
+            nodes=0,
+            then=("sleep 30",),
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)
+SESSION_SCENARIOS += (
+    Scenario(
+        name="session-server-hung",
+        description="session-healthy whose pipewire process is stopped (SIGSTOP): it runs, "
+        "holds its socket, and answers nothing",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(then=("pkill -STOP -x pipewire",)),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)
 SCENARIOS += SESSION_SCENARIOS
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
@@ -680,6 +739,8 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-busy": {"play": PLAY},
     "play-xrun": {"play": stopped_while_playing(PLAY)},
     "play-slow-clock": {"play": PLAY},
+    "play-session": {"play": PLAY},
+    "play-session-unlinked": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
@@ -804,6 +865,29 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_exit=1,
         expect_status="warning",
         expect_rules=frozenset({"data-path-rate-off"}) | HEADLESS,
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)
+# Through the session's server as well: defined after the session set-up (session_setup).
+PLAY_SCENARIOS += (
+    Scenario(
+        name="play-session",
+        description="session-healthy played with --play: the card through ALSA, then the "
+        "tone through the session's PipeWire into the virtio sink",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(),
+        expect_rules=frozenset(),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-session-unlinked",
+        description="play-session with WirePlumber stopped (SIGSTOP) after it set the card up: "
+        "ALSA plays, the server's stream is never linked to the sink",
+        qemu_args=VIRTIO_PCI,
+        setup=session_setup(then=("pkill -STOP -x wireplumber",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-playback-failed"}),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
