@@ -128,7 +128,7 @@ class Session:
     )
     virtio_profile_off: bool | None = _fact("that profile is `off`", "no such device")
     virtio_profile_output_only: bool | None = _fact(
-        "that profile gives a sink but no source while the card has a capture stream",
+        "the card has a sink but no source in the session while it has a capture stream",
         "no such device, or the card's streams unknown",
     )
     virtio_duplex_profile: str | None = _fact(
@@ -289,18 +289,17 @@ def _pipewire(graph: PwGraph, alsa: Alsa, settings: dict[str, str]) -> dict[str,
         virtio_sink_name=sinks[0].name if sinks else None,
     )
     if device is not None:
-        has_capture = (alsa.virtio_capture_streams or 0) > 0
+        # The nodes are what the session can use; a device without nodes is off whatever its
+        # Profile param still says (it lagged behind wpctl set-profile in the lab).
+        off = device.profile == "off" or not (sinks or sources)
+        capture = alsa.virtio_capture_streams
         found.update(
             virtio_device_id=device.id,
-            virtio_profile=device.profile,
-            virtio_profile_off=device.profile == "off",
-            virtio_profile_output_only=(
-                "Audio/Sink" in device.profile_classes
-                and "Audio/Source" not in device.profile_classes
-                and has_capture
-            )
-            if alsa.virtio_capture_streams is not None and device.profile is not None
-            else None,
+            virtio_profile="off" if off else device.profile,
+            virtio_profile_off=off,
+            virtio_profile_output_only=None
+            if capture is None
+            else bool(sinks) and not sources and capture > 0,
             virtio_duplex_profile=_duplex(device),
         )
     return found

@@ -72,19 +72,30 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else ("" if value is None else str(value))
 
 
-def _active_profile(params: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
-    active = params.get("Profile")
-    if not isinstance(active, list) or not active or not isinstance(active[0], dict):
-        return None, ()
-    profile = active[0]
+def _classes(profile: dict[str, Any]) -> tuple[str, ...]:
     # `classes` is [count, [class, n, "card.profile.devices", [...]], ...].
     classes = profile.get("classes")
-    names = tuple(
-        c[0]
-        for c in (classes[1:] if isinstance(classes, list) else ())
-        if isinstance(c, list) and c
-    )
-    return _text(profile.get("name")) or None, tuple(str(n) for n in names)
+    listed = classes[1:] if isinstance(classes, list) else []
+    return tuple(str(c[0]) for c in listed if isinstance(c, list) and c)
+
+
+def _dicts(value: object) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _active_profile(params: dict[str, Any]) -> tuple[str | None, tuple[str, ...]]:
+    """The active profile's name and classes. The routes name the profile they belong to; after
+    `wpctl set-profile` PipeWire 1.4's pw-dump showed the new one there while its `Profile`
+    param still held the old one, so the routes' profile wins where they agree on one."""
+    offered = {p.get("index"): p for p in _dicts(params.get("EnumProfile"))}
+    used = {r.get("profile") for r in _dicts(params.get("Route"))}
+    if len(used) == 1 and next(iter(used)) in offered:
+        profile = offered[next(iter(used))]
+        return _text(profile.get("name")) or None, _classes(profile)
+    active = _dicts(params.get("Profile"))
+    if not active:
+        return None, ()
+    return _text(active[0].get("name")) or None, _classes(active[0])
 
 
 def _device(obj: dict[str, Any]) -> PwDevice:

@@ -511,6 +511,9 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         "as a user; the virtio card is the default sink and source, min-quantum 1024 (QEMU DMI)",
         qemu_args=VIRTIO_PCI,
         setup=session_setup(),
+        expect_exit=0,
+        expect_status="ok",
+        expect_rules=frozenset(),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -519,6 +522,10 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         "not recognise the VM and leaves clock.min-quantum at 32",
         qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
         setup=session_setup(),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-min-quantum-low"}),
+        expect_words=("clock.min-quantum 1024",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -532,6 +539,10 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
                 "for i in $(seq 60); do pw-cli ls Node | grep -q alsa_ || break; sleep 0.5; done",
             )
         ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-profile-off"}),
+        expect_words=("wpctl set-profile",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -546,6 +557,10 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
                 " sleep 0.5; done",
             )
         ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-profile-output-only"}),
+        expect_words=("pro-audio",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -562,6 +577,9 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
             "none,id=snd1",
         ),
         setup=("modprobe snd_hda_intel", *session_setup(nodes=4)),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"alsa-card-not-default", "session-default-on-other-card"}),
         guest_cards=r"HDA-Intel.*\n.*\n.*virtio-snd",
     ),
     Scenario(
@@ -570,6 +588,10 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         "sound server running",
         qemu_args=VIRTIO_PCI,
         setup=session_setup(servers=(), nodes=0),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-server-not-running", "no-sound-server"}),
+        expect_words=("systemctl --user",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -581,6 +603,9 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
             asoundrc="pcm.!default {\n  type hw\n  card 3\n}\nctl.!default {\n  type hw\n"
             "  card 3\n}\n"
         ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-alsa-default-elsewhere"}),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -590,6 +615,15 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
         setup=session_setup(),
         run_as=LAB_USER,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset(
+            {
+                "session-min-quantum-low",
+                "kernel-log-needs-privilege",
+                "session-other-sessions-unseen",
+            }
+        ),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
@@ -599,6 +633,10 @@ SESSION_SCENARIOS += (
         description="session-healthy without pipewire-pulse: PulseAudio clients find no server",
         qemu_args=VIRTIO_PCI,
         setup=session_setup(servers=("pipewire", "wireplumber")),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-pulse-missing"}),
+        expect_words=("pipewire-pulse",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -607,6 +645,10 @@ SESSION_SCENARIOS += (
         "card's device or nodes",
         qemu_args=VIRTIO_PCI,
         setup=session_setup(servers=("pipewire", "pipewire-pulse"), nodes=0, then=("sleep 10",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-virtio-card-not-in-pipewire"}),
+        expect_words=("wireplumber",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -621,6 +663,10 @@ SESSION_SCENARIOS += (
                 "sleep 2",
             )
         ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-default-sink-not-virtio"}),
+        expect_words=("pactl set-default-sink",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
@@ -638,16 +684,43 @@ SESSION_SCENARIOS += (
             nodes=0,
             then=("sleep 30",),
         ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-servers-compete"}),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
 SESSION_SCENARIOS += (
+    Scenario(
+        name="session-card-busy",
+        description="session-healthy where another process holds the virtio card's playback PCM "
+        "(as a second server or a game would) while a stream plays to the virtio sink",
+        qemu_args=VIRTIO_PCI,
+        coldplug=False,
+        setup=(
+            COLDPLUG,
+            # Opening the PCM node for writing takes the playback substream; sleep keeps it.
+            "(sleep 600 >/dev/snd/pcmC0D0p &)",
+            *session_setup(
+                then=(
+                    "(timeout 170 pw-cat --playback --raw"
+                    " --target=alsa_output.pci-0000_00_03.0.stereo-fallback - </dev/zero"
+                    " >/dev/null 2>&1 &)",
+                    "sleep 5",
+                ),
+            ),
+        ),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
     Scenario(
         name="session-server-hung",
         description="session-healthy whose pipewire process is stopped (SIGSTOP): it runs, "
         "holds its socket, and answers nothing",
         qemu_args=VIRTIO_PCI,
         setup=session_setup(then=("pkill -STOP -x pipewire",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-not-answering"}),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
 )
