@@ -1,8 +1,9 @@
 """Benchmark: snddiag's start-up and one full diagnosis in the healthy lab guest, same boot.
 
-    python3 benchmarks/bench_diagnosis.py [--runs N] [--source]
+    python3 benchmarks/bench_diagnosis.py [--runs N] [--source] [--scenario NAME]
 
-Boots the lab's healthy-pci guest (tests/guest; needs tests/guest/setup-lab), then, in that one
+Boots the lab's healthy-pci guest (or NAME: session-healthy runs a desktop session's PipeWire,
+whose questions a diagnosis adds) (tests/guest; needs tests/guest/setup-lab), then, in that one
 boot, runs N rounds of these, one of each a round, and reports the median and best wall time,
 the peak RSS and the median, over rounds, of each command's time minus the interpreter's:
 
@@ -83,15 +84,16 @@ def main() -> int:
     parser.add_argument(
         "--source", action="store_true", help="run from the read-only checkout, no bytecode"
     )
+    parser.add_argument("--scenario", default="healthy-pci", choices=sorted(BY_NAME))
     args = parser.parse_args()
     commands = guest_commands(args.runs, args.source)
-    run = run_in_guest(BY_NAME["healthy-pci"], commands, timeout_s=1200)
+    run = run_in_guest(BY_NAME[args.scenario], commands, timeout_s=1200)
     for name, result in run.commands.items():
         if result.exit_code != 0:
             print(f"{name} failed in the guest: {result.stderr[-2000:]}", file=sys.stderr)
             return 1
     how = "from the checkout, no bytecode" if args.source else "installed, with bytecode"
-    print(f"healthy-pci guest, kernel {run.kernel_release}, {args.runs} runs each, snddiag {how}")
+    print(f"{args.scenario} guest, kernel {run.kernel_release}, {args.runs} runs each, {how}")
     rounds = [
         [json.loads(line) for line in result.stdout.splitlines()]
         for name, result in run.commands.items()

@@ -145,9 +145,12 @@ def read_sessions(evidence: Evidence, root: Path = Path("/"), *, live: bool = Tr
                 continue
             if not command.server and "native" not in _names(evidence, uid, "pulse-dir"):
                 continue
-            evidence.add(
-                run_command(command.name, command.argv, COMMAND_TIMEOUT_S, key=key, run_as=run_as)
+            answer = run_command(
+                command.name, command.argv, COMMAND_TIMEOUT_S, key=key, run_as=run_as
             )
+            evidence.add(answer)
+            if answer.status is Status.TIMEOUT:
+                break  # a hung server: its other questions would each wait out the bound too
     data = json.dumps(
         {"scope": "all" if everyone else "own", "uid": me, "sessions": summary},
         indent=1,
