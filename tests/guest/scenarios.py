@@ -624,6 +624,7 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
             {
                 "session-min-quantum-low",
                 "kernel-log-needs-privilege",
+                "kernel-log-unreadable",
                 "session-other-sessions-unseen",
             }
         ),
@@ -807,6 +808,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-slow-clock": {"play": PLAY},
     "play-session": {"play": PLAY},
     "play-session-unlinked": {"play": PLAY},
+    "play-session-busy": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
@@ -952,5 +954,16 @@ PLAY_SCENARIOS += (
         expect_exit=2,
         expect_status="error",
         expect_rules=frozenset({"session-server-not-answering"}),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-busy",
+        description="play-session where another process holds the virtio card's playback PCM "
+        "from before the servers start: the card's PCM is busy for ALSA and for PipeWire",
+        coldplug=False,
+        setup=session_setup(before=("(sleep 600 >/dev/snd/pcmC0D0p &)",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"data-path-busy", "session-server-playback-failed"}),
     ),
 )
