@@ -17,6 +17,7 @@ _DEFAULTS = re.compile(r"(?m)^[ \t]*defaults\.(pcm|ctl)\.card[ \t]+\"?([\w-]+)\"
 _CARD = re.compile(r"\bcard[ \t]+\"?([\w-]+)\"?|\"?(?:plug)?hw:(?:CARD=)?([\w-]+)")
 # A definition's body is read up to this many characters: bounds the scan on hostile input.
 _MAX_BODY = 4096
+MAX_DEFINITIONS = 256
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,12 @@ class DefaultDevice:
     source: str  # the first line of the definition, for the report
 
 
-def _body(text: str, start: int) -> str:
-    """The definition's text from `start`: its braced block, or the rest of its line."""
+def _body(text: str, start: int, stop: int) -> str:
+    """The definition's text from `start`: its braced block, or the rest of its line; never past
+    `stop` (where the next definition starts), so that all bodies together are read once."""
     if text.startswith("{", start):
         depth = 0
-        end = min(len(text), start + _MAX_BODY)
+        end = min(stop, start + _MAX_BODY)
         for i in range(start, end):
             if text[i] == "{":
                 depth += 1
@@ -39,8 +41,8 @@ def _body(text: str, start: int) -> str:
                 if depth == 0:
                     return text[start : i + 1]
         return text[start:end]
-    line_end = text.find("\n", start)
-    return text[start : line_end if line_end >= 0 else len(text)][:_MAX_BODY]
+    line_end = text.find("\n", start, stop)
+    return text[start : line_end if line_end >= 0 else stop][:_MAX_BODY]
 
 
 def _strip_comments(text: str) -> str:
@@ -52,10 +54,13 @@ def parse_asound_defaults(text: str) -> Parsed[tuple[DefaultDevice, ...]]:
     kind wins in alsa-lib)."""
     text = _strip_comments(text)
     found: list[tuple[int, DefaultDevice]] = []
-    for m in _DEFINITION.finditer(text):
-        card = _CARD.search(_body(text, m.end()))
-        line_end = text.find("\n", m.start())
-        first = text[m.start() : line_end if line_end >= 0 else len(text)]
+    definitions = list(_DEFINITION.finditer(text))
+    stops = [d.start() for d in definitions[1:]] + [len(text)]
+    # alsa-lib keeps the last definition of each; a real file has a handful.
+    for m, stop in list(zip(definitions, stops))[-MAX_DEFINITIONS:]:
+        card = _CARD.search(_body(text, m.end(), stop))
+        line_end = text.find("\n", m.start(), stop)
+        first = text[m.start() : line_end if line_end >= 0 else stop]
         found.append(
             (
                 m.start(),

@@ -17,6 +17,8 @@ from typing import Any
 from snddiag.parse import Parsed, clip
 
 VIRTIO_ALSA_DRIVER = "virtio_snd"
+# A desktop's graph holds a few hundred objects; more is not a graph pw-dump printed.
+MAX_OBJECTS = 20000
 
 
 @dataclass(frozen=True)
@@ -167,7 +169,9 @@ def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
     meta: dict[str, dict[str, object]] = {}
     version: str | None = None
     odd: list[str] = []
-    for obj in objects:
+    if len(objects) > MAX_OBJECTS:
+        odd.append(f"{len(objects)} objects; the first {MAX_OBJECTS} read")
+    for obj in objects[:MAX_OBJECTS]:
         if not isinstance(obj, dict):
             odd.append(clip(str(obj)))
             continue

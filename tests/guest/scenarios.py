@@ -489,9 +489,10 @@ def session_setup(
     lines.append(f"{as_user} sh -c {_quote(session)}")
     if nodes:
         wait = (
-            "for i in $(seq 240); do"
-            f" [ $(pw-cli ls Node 2>/dev/null | grep -c 'node.name = \"alsa_') -ge {nodes} ]"
-            " && break; sleep 0.5; done"
+            # pw-cli can hang (a card held busy): each try is bounded, and so is the wait.
+            "end=$(($(date +%s) + 120)); while [ $(date +%s) -lt $end ]; do"
+            " [ $(timeout 5 pw-cli ls Node 2>/dev/null | grep -c 'node.name = \"alsa_')"
+            f" -ge {nodes} ] && break; sleep 0.5; done"
         )
         lines.append(f"{as_user} sh -c {_quote(wait)}")
     lines += [f"{as_user} sh -c {_quote(step)}" for step in then]
@@ -706,6 +707,9 @@ SESSION_SCENARIOS += (
                 "sleep 5",
             ),
         ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-virtio-card-not-in-pipewire"}),
     ),
     replace(
         SESSION_GUEST,
@@ -809,6 +813,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session": {"play": PLAY},
     "play-session-unlinked": {"play": PLAY},
     "play-session-busy": {"play": PLAY},
+    "play-session-suspended": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
@@ -965,5 +970,17 @@ PLAY_SCENARIOS += (
         expect_exit=2,
         expect_status="error",
         expect_rules=frozenset({"data-path-busy", "session-server-playback-failed"}),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-suspended",
+        description="play-session whose virtio sink was suspended through the PulseAudio "
+        "interface (pactl suspend-sink SINK 1) and never resumed",
+        setup=session_setup(
+            then=("pactl suspend-sink alsa_output.pci-0000_00_03.0.stereo-fallback 1",)
+        ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-playback-failed"}),
     ),
 )
