@@ -499,6 +499,16 @@ def session_setup(
     return tuple(lines)
 
 
+def _set_virtio_profile(index: int, *, gone: str) -> tuple[str, ...]:
+    """Session steps: the virtio card's PipeWire device to profile `index`, then a wait until no
+    node name starts with `gone`."""
+    return (
+        f"wpctl set-profile {_VIRTIO_DEVICE_ID} {index}",
+        f"for i in $(seq 60); do timeout 5 pw-cli ls Node | grep -q {gone} || break;"
+        " sleep 0.5; done",
+    )
+
+
 def _quote(text: str) -> str:
     import shlex
 
@@ -540,12 +550,7 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         name="session-profile-off",
         description="session-healthy with the virtio card's profile set to off (wpctl "
         "set-profile ID 0): the card has no sink and no source",
-        setup=session_setup(
-            then=(
-                f"wpctl set-profile {_VIRTIO_DEVICE_ID} 0",
-                "for i in $(seq 60); do pw-cli ls Node | grep -q alsa_ || break; sleep 0.5; done",
-            )
-        ),
+        setup=session_setup(then=_set_virtio_profile(0, gone="alsa_")),
         expect_exit=2,
         expect_status="error",
         expect_rules=frozenset({"session-profile-off"}),
@@ -556,13 +561,7 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
         name="session-output-only",
         description="session-healthy with the virtio card on its output-only profile "
         "(output:stereo-fallback): the card has capture, the session no microphone",
-        setup=session_setup(
-            then=(
-                f"wpctl set-profile {_VIRTIO_DEVICE_ID} 2",
-                "for i in $(seq 60); do pw-cli ls Node | grep -q alsa_input || break;"
-                " sleep 0.5; done",
-            )
-        ),
+        setup=session_setup(then=_set_virtio_profile(2, gone="alsa_input")),
         expect_exit=1,
         expect_status="warning",
         expect_rules=frozenset({"session-profile-output-only"}),
