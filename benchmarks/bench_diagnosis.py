@@ -1,12 +1,13 @@
 """Benchmark: snddiag's start-up and one full diagnosis in the healthy lab guest, same boot.
 
-    python3 benchmarks/bench_diagnosis.py [--runs N] [--source] [--smoke]
+    python3 benchmarks/bench_diagnosis.py [--runs N] [--source] [--smoke] [--scenario NAME]
 
 Builds a wheel and snddiag.pyz from this checkout (into build/bench-diagnosis/, which the guest
-reads through its 9p root), boots the lab's healthy-pci guest (tests/guest; needs
-tests/guest/setup-lab) and, in that one boot, installs the wheel with pip (as a user would: the
-bytecode compiled, the rules compiled by the wheel's build), then runs N rounds of these, one of
-each a round, so that a change in the host's load touches every command of a round alike:
+reads through its 9p root), boots the lab's healthy-pci guest (or NAME: session-healthy runs a
+desktop session's PipeWire) (tests/guest; needs tests/guest/setup-lab) and, in that one boot,
+installs the wheel with pip (as a user would: the bytecode compiled, the rules compiled by the
+wheel's build), then runs N rounds of these, one of each a round, so that a change in the host's
+load touches every command of a round alike:
 
 - `python3 -c pass`: the interpreter's own start-up, the floor for any Python tool;
 - `python3 -c 'import snddiag.cli, snddiag.commands'`: the entry every command imports;
@@ -140,7 +141,9 @@ def _rounds(run: GuestRun) -> list[list[dict[str, Any]]]:
     return [[r for _, r in sorted(by_round[n])] for n in by_round if complete[n]]
 
 
-def report(run: GuestRun, runs: int, how: str, load: tuple[float, ...]) -> int:
+def report(
+    run: GuestRun, runs: int, how: str, load: tuple[float, ...], scenario: str = "healthy-pci"
+) -> int:
     for name, result in run.commands.items():
         if result.exit_code != 0 and not name.startswith("round-"):
             print(f"{name} failed in the guest: {result.stderr[-2000:]}", file=sys.stderr)
@@ -150,7 +153,7 @@ def report(run: GuestRun, runs: int, how: str, load: tuple[float, ...]) -> int:
         print("no round completed in the guest (each command has the lab's time limit)")
         return 1
     print(
-        f"healthy-pci guest, kernel {run.kernel_release}, {len(rounds)} of {runs} rounds "
+        f"{scenario} guest, kernel {run.kernel_release}, {len(rounds)} of {runs} rounds "
         f"complete, snddiag {how}"
     )
     print("host load average (1, 5, 15 min) at the start: " + " ".join(f"{n:.1f}" for n in load))
@@ -198,6 +201,12 @@ def main() -> int:
         "--source", action="store_true", help="run from the read-only checkout, no bytecode"
     )
     parser.add_argument("--smoke", action="store_true", help="once, on this host, no guest")
+    parser.add_argument(
+        "--scenario",
+        default="healthy-pci",
+        choices=sorted(BY_NAME),
+        help="the guest (session-healthy: a desktop session's PipeWire, whose questions it adds)",
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     if args.smoke:
@@ -211,9 +220,9 @@ def main() -> int:
         return report(run, 1, "on this host (--smoke: the figures mean nothing)", load)
     wheel, pyz = build_artifacts(BUILD)  # where the guest sees it (its root is this host's)
     commands = guest_commands(args.runs, args.source, wheel, pyz)
-    run = run_in_guest(BY_NAME["healthy-pci"], commands, timeout_s=1800)
+    run = run_in_guest(BY_NAME[args.scenario], commands, timeout_s=1800)
     how = "from the checkout, no bytecode" if args.source else "installed from the wheel, bytecode"
-    return report(run, args.runs, how, load)
+    return report(run, args.runs, how, load, args.scenario)
 
 
 if __name__ == "__main__":

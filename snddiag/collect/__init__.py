@@ -12,6 +12,7 @@ from pathlib import Path
 from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
+from snddiag.collect.session import read_sessions
 from snddiag.collect.sources import Command, Source, run_sources
 from snddiag.evidence import Evidence, kernel_release
 
@@ -131,8 +132,14 @@ def collect(
     if live:
         evidence.add(read_udev_sound())
         evidence.add(read_sound_servers())
+    read_sessions(evidence, root, live=live)
     if live and play:
         from snddiag.collect.data_path import read_data_path
 
         evidence.add(read_data_path(lifecycle=stress))
+        from snddiag.collect.server_play import read_server_playback
+
+        through_server = read_server_playback(evidence)
+        if through_server is not None:
+            evidence.add(through_server)
     return evidence

@@ -237,11 +237,55 @@ def read_kmsg(root: Path, rel: str) -> Entry:
     )
 
 
-def run_command(name: str, argv: tuple[str, ...], timeout_s: float) -> Entry:
-    key = f"cmd/{name}"
+@dataclass(frozen=True)
+class RunAs:
+    """Another user's identity and session environment for a command (root only switches)."""
+
+    uid: int
+    gid: int
+    groups: tuple[int, ...]
+    env: tuple[tuple[str, str], ...]
+
+
+def _session_env(run_as: RunAs) -> dict[str, str]:
+    env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+    env.update(run_as.env)
+    return env
+
+
+def start_command(
+    argv: list[str], run_as: RunAs, *, stdin: int = subprocess.DEVNULL
+) -> subprocess.Popen[bytes]:
+    """A running command as `run_as` (stdout and stderr piped), for the caller to bound and
+    reap; raises OSError when it cannot start."""
+    switch = run_as.uid != os.geteuid()
+    return subprocess.Popen(
+        argv,
+        stdin=stdin,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_session_env(run_as),
+        user=run_as.uid if switch else None,
+        group=run_as.gid if switch else None,
+        extra_groups=list(run_as.groups) if switch else None,
+    )
+
+
+def run_command(
+    name: str,
+    argv: tuple[str, ...],
+    timeout_s: float,
+    *,
+    key: str = "",
+    run_as: RunAs | None = None,
+) -> Entry:
+    key = key or f"cmd/{name}"
     if shutil.which(argv[0]) is None:
         return Entry(key, Kind.COMMAND, Status.NOT_FOUND, argv=argv)
     env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+    switch = run_as is not None and run_as.uid != os.geteuid()
+    if run_as is not None:
+        env.update(run_as.env)
     started = time.monotonic()
     try:
         done = subprocess.run(
@@ -251,6 +295,9 @@ def run_command(name: str, argv: tuple[str, ...], timeout_s: float) -> Entry:
             timeout=timeout_s,
             env=env,
             check=False,
+            user=run_as.uid if switch and run_as else None,
+            group=run_as.gid if switch and run_as else None,
+            extra_groups=list(run_as.groups) if switch and run_as else None,
         )
     except subprocess.TimeoutExpired as err:
         return Entry(

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from snddiag.evidence import Evidence
-from snddiag.facts import alsa, data_path, devices, driver, kernel, probe, system
+from snddiag.facts import alsa, data_path, devices, driver, kernel, probe, session, system
 from snddiag.facts.alsa import Alsa, Userspace, build_alsa, build_userspace
 from snddiag.facts.data_path import DataPath, DataPathCause, build_data_path
 from snddiag.facts.devices import (
@@ -26,6 +26,7 @@ from snddiag.facts.docs import NEVER_NONE, fact
 from snddiag.facts.driver import Driver, build_driver
 from snddiag.facts.kernel import Kernel, build_kernel, read_kernel_config, read_kernel_log
 from snddiag.facts.probe import Probe, ProbeCause, build_probe
+from snddiag.facts.session import Session, build_session
 from snddiag.facts.system import Host, System, build_host, build_system
 
 __all__ = [
@@ -46,6 +47,7 @@ class Facts:
     alsa: Alsa
     userspace: Userspace
     data_path: DataPath
+    session: Session
     inventory: tuple[InventoryItem, ...] = fact(
         "per device class (sound, net, block, ...): the paravirtualized and emulated devices",
         NEVER_NONE,
@@ -63,6 +65,7 @@ FACT_SOURCES: dict[str, tuple[str, ...]] = {
     **devices.SOURCES,
     **alsa.SOURCES,
     **data_path.SOURCES,
+    **session.SOURCES,
 }
 
 
@@ -108,6 +111,7 @@ def build_facts(evidence: Evidence) -> Facts:
     kernel_facts = build_kernel(evidence, log, log_source, config_source, config)
     virtio = build_virtio(evidence)
     pci = build_pci(evidence)
+    alsa_facts = build_alsa(evidence)
     return Facts(
         system=build_system(evidence),
         host=build_host(evidence, virtio, kernel_facts.log),
@@ -116,8 +120,9 @@ def build_facts(evidence: Evidence) -> Facts:
         probe=build_probe(log),
         virtio=virtio,
         pci=pci,
-        alsa=build_alsa(evidence),
+        alsa=alsa_facts,
         userspace=build_userspace(evidence),
         data_path=build_data_path(evidence),
+        session=build_session(evidence, alsa_facts),
         inventory=build_inventory(virtio, pci),
     )

@@ -143,7 +143,7 @@ def _data_path(facts: Facts) -> dict[str, Any] | None:
     path = facts.data_path
     if path.playback.status is None or path.capture.status is None:
         return None
-    return {
+    doc = {
         "playback": _stream(path.playback, "frames_written", "frames_consumed"),
         "capture": {
             **_stream(path.capture, "frames_read", "frames_delivered"),
@@ -156,6 +156,22 @@ def _data_path(facts: Facts) -> dict[str, Any] | None:
         },
         "lifecycle": _lifecycle(path.lifecycle),
     }
+    server = facts.session.server_playback
+    if server.status is not None:
+        doc["server_playback"] = {
+            "status": server.status,
+            "device": server.device,
+            "rate_hz": server.rate_hz,
+            "format": server.format,
+            "channels": server.channels,
+            "frames_written": server.frames_written,
+            "frames_consumed": server.frames_consumed,
+            "measured_rate_hz": server.measured_rate_hz,
+            "xruns": server.xruns,
+            "reason": server.reason,
+            "server_errors": server.server_errors,
+        }
+    return doc
 
 
 def _lifecycle(life: Lifecycle) -> dict[str, Any] | None:

@@ -104,9 +104,12 @@ def test_kernel_log_sources_are_the_plans_in_one_list() -> None:
 def test_every_fact_source_is_in_the_collection_plan() -> None:
     from snddiag.collect.data_path import DATA_PATH_KEY
     from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
+    from snddiag.collect.server_play import SERVER_PLAYBACK_KEY
+    from snddiag.collect.session import SESSION_KEYS
 
-    # Besides the plan: the libraries' entries, and the data-path test's (--play only).
+    # Besides the plan: the libraries' entries, the sessions', and the data-path test's.
     planned = {key_of(source) for source in PLAN} | {UDEV_KEY, PROCESSES_KEY, DATA_PATH_KEY}
+    planned |= {*SESSION_KEYS, SERVER_PLAYBACK_KEY}
     for prefix, keys in FACT_SOURCES.items():
         assert set(keys) <= planned, prefix
 

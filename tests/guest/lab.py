@@ -43,6 +43,19 @@ ROOT_TAG = "lab-root"
 OUT_TAG = "lab-out"
 CHECKOUT_TAG = "lab-checkout"
 NOBODY = 65534
+# The user whose desktop session the sound-server guests run (created by setup-lab; its home is
+# a tmpfs in the guest).
+LAB_USER = "snddiag-lab"
+
+
+def session_env() -> str:
+    """A shell prefix running a command as LAB_USER inside its session (uid, groups, HOME,
+    XDG_RUNTIME_DIR), for the guest's stage 2."""
+    return (
+        f"setpriv --reuid=$(id -u {LAB_USER}) --regid=$(id -g {LAB_USER}) --init-groups"
+        f" env HOME=/home/{LAB_USER} USER={LAB_USER} XDG_RUNTIME_DIR=/run/user/$(id -u {LAB_USER})"
+    )
+
 
 # What the initramfs needs to mount the 9p shares on either transport; their dependencies
 # (netfs, fscache, virtio_ring ...) come from modules.dep. Built-in ones are skipped.
@@ -85,7 +98,8 @@ def _microvm_cmdline() -> tuple[str, ...]:
 
 
 MICROVM_CMDLINE = _microvm_cmdline()
-BOOT_TIMEOUT_S = 300.0
+# A session guest (udev, PipeWire, then three snddiag runs) takes 140-300 s on a loaded host.
+BOOT_TIMEOUT_S = 480.0
 COMMAND_TIMEOUT_S = 180
 
 
@@ -508,6 +522,8 @@ def stage2_script(scenario: Scenario, commands: Mapping[str, str]) -> str:
         runner = ""
     elif scenario.run_as == "nobody":
         runner = f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups -- "
+    elif scenario.run_as == LAB_USER:
+        runner = f"{session_env()} "
     else:
         raise LabError(f"{scenario.name}: unknown run_as {scenario.run_as!r}")
     for name, command in commands.items():

@@ -11,7 +11,7 @@ import shlex
 from dataclasses import replace
 
 from .host_audio import PULSE_SOCKET, WAV_PATH
-from .lab import COLDPLUG, Scenario, host_tsc_khz
+from .lab import COLDPLUG, LAB_USER, Scenario, host_tsc_khz, session_env
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -505,6 +505,292 @@ LOG_LAYOUT_SCENARIOS: tuple[Scenario, ...] = (
 )
 SCENARIOS += LOG_LAYOUT_SCENARIOS
 
+
+# ---------------------------------------------------------------------------------------------
+# Desktop sessions: PipeWire, WirePlumber and pipewire-pulse (bookworm-backports) run as
+# LAB_USER, started the way a login would (udev first: without it WirePlumber sees no card).
+
+APPLE_VZ_DMI = (
+    "-smbios",
+    "type=1,manufacturer=Apple Inc.,product=Apple Virtualization Generic Platform",
+)
+SESSION_SERVERS = ("pipewire", "wireplumber", "pipewire-pulse")
+# The card's PipeWire device id, from its graph (ids differ between boots), read with Debian's
+# interpreter: the lab's own may sit where the session user cannot reach it.
+_VIRTIO_DEVICE_ID = (
+    '$(pw-dump | /usr/bin/python3 -c "import json, sys;'
+    " print(next(o['id'] for o in json.load(sys.stdin)"
+    " if o['type'].endswith(':Device') and 'VirtIO' in"
+    " str(o['info']['props'].get('api.alsa.card.longname', ''))))\")"
+)
+
+
+def session_setup(
+    *,
+    servers: tuple[str, ...] = SESSION_SERVERS,
+    nodes: int = 2,
+    asoundrc: str = "",
+    before: tuple[str, ...] = (),
+    then: tuple[str, ...] = (),
+) -> tuple[str, ...]:
+    """Set-up lines: LAB_USER's runtime directory and tmpfs home, udev, a session bus, then
+    `servers`; waits until PipeWire shows `nodes` ALSA nodes (0: wait for nothing). `before`
+    runs as root once udev has loaded the drivers, `then` as LAB_USER in the session afterwards."""
+    as_user = session_env()
+    start = "; ".join(f"({server} >$HOME/{server.split()[0]}.log 2>&1 &)" for server in servers)
+    lines = [
+        f"uid=$(id -u {LAB_USER}); gid=$(id -g {LAB_USER})",
+        f"mount -t tmpfs -o mode=700,uid=$uid,gid=$gid tmpfs /home/{LAB_USER}",
+        "mkdir -p /run/user/$uid && chown $uid:$gid /run/user/$uid && chmod 700 /run/user/$uid",
+        "/lib/systemd/systemd-udevd --daemon",
+        "udevadm trigger --action=add --type=subsystems",
+        "udevadm trigger --action=add --type=devices",
+        "udevadm settle --timeout=120",
+        *before,
+    ]
+    if asoundrc:
+        lines.append(f"{as_user} sh -c {_quote(f'printf %s {_quote(asoundrc)} >$HOME/.asoundrc')}")
+    session = (
+        "dbus-daemon --session --address=unix:path=$XDG_RUNTIME_DIR/bus --fork --nopidfile; "
+        "export DBUS_SESSION_BUS_ADDRESS=unix:path=$XDG_RUNTIME_DIR/bus; " + start
+    )
+    lines.append(f"{as_user} sh -c {_quote(session)}")
+    if nodes:
+        wait = (
+            # pw-cli can hang (a card held busy): each try is bounded, and so is the wait.
+            "end=$(($(date +%s) + 120)); while [ $(date +%s) -lt $end ]; do"
+            " [ $(timeout 5 pw-cli ls Node 2>/dev/null | grep -c 'node.name = \"alsa_')"
+            f" -ge {nodes} ] && break; sleep 0.5; done"
+        )
+        lines.append(f"{as_user} sh -c {_quote(wait)}")
+    lines += [f"{as_user} sh -c {_quote(step)}" for step in then]
+    return tuple(lines)
+
+
+def _set_virtio_profile(index: int, *, gone: str) -> tuple[str, ...]:
+    """Session steps: the virtio card's PipeWire device to profile `index`, then a wait until no
+    node name starts with `gone`."""
+    return (
+        f"wpctl set-profile {_VIRTIO_DEVICE_ID} {index}",
+        f"for i in $(seq 60); do timeout 5 pw-cli ls Node | grep -q {gone} || break;"
+        " sleep 0.5; done",
+    )
+
+
+def _quote(text: str) -> str:
+    import shlex
+
+    return shlex.quote(text)
+
+
+# The two ALSA nodes of the session set-up, plus what makes each scenario what it is; every
+# guest's card works at the ALSA level.
+SESSION_GUEST = Scenario(
+    name="session",
+    description="healthy-pci with a desktop session",
+    qemu_args=VIRTIO_PCI,
+    setup=session_setup(),
+    guest_cards=r"virtio-snd - VirtIO SoundCard",
+)
+SESSION_SCENARIOS: tuple[Scenario, ...] = (
+    replace(
+        SESSION_GUEST,
+        name="session-healthy",
+        description="healthy-pci with a desktop session: PipeWire, WirePlumber, pipewire-pulse "
+        "as a user; the virtio card is the default sink and source, min-quantum 1024 (QEMU DMI)",
+        expect_exit=0,
+        expect_status="ok",
+        expect_rules=frozenset(),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-apple-dmi",
+        description="session-healthy with Apple Virtualization's DMI strings: PipeWire does "
+        "not recognise the VM and leaves clock.min-quantum at 32",
+        qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-min-quantum-low"}),
+        expect_words=("clock.min-quantum 1024",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-profile-off",
+        description="session-healthy with the virtio card's profile set to off (wpctl "
+        "set-profile ID 0): the card has no sink and no source",
+        setup=session_setup(then=_set_virtio_profile(0, gone="alsa_")),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-profile-off"}),
+        expect_words=("wpctl set-profile",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-output-only",
+        description="session-healthy with the virtio card on its output-only profile "
+        "(output:stereo-fallback): the card has capture, the session no microphone",
+        setup=session_setup(then=_set_virtio_profile(2, gone="alsa_input")),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-profile-output-only"}),
+        expect_words=("pro-audio",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-hda-default",
+        description="intel-hda-and-virtio with a session: WirePlumber makes the HDA card the "
+        "default sink and source",
+        qemu_args=(
+            *INTEL_HDA,
+            "-device",
+            "virtio-sound-pci,audiodev=snd1",
+            "-audiodev",
+            "none,id=snd0",
+            "-audiodev",
+            "none,id=snd1",
+        ),
+        setup=("modprobe snd_hda_intel", *session_setup(nodes=4)),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"alsa-card-not-default", "session-default-on-other-card"}),
+        guest_cards=r"HDA-Intel.*\n.*\n.*virtio-snd",
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-no-server",
+        description="healthy-pci with a user session (runtime directory, session bus) but no "
+        "sound server running",
+        setup=session_setup(servers=(), nodes=0),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-server-not-running", "no-sound-server"}),
+        expect_words=("systemctl --user",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-bad-asoundrc",
+        description="session-healthy whose ~/.asoundrc points pcm.!default and ctl.!default at "
+        "card 3, which does not exist",
+        setup=session_setup(
+            asoundrc="pcm.!default {\n  type hw\n  card 3\n}\nctl.!default {\n  type hw\n"
+            "  card 3\n}\n"
+        ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-alsa-default-elsewhere"}),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-user-run",
+        description="session-apple-dmi diagnosed by the session's own user (not root): only "
+        "that session is seen",
+        qemu_args=(*VIRTIO_PCI, *APPLE_VZ_DMI),
+        run_as=LAB_USER,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset(
+            {
+                "session-min-quantum-low",
+                "kernel-log-needs-privilege",
+                "kernel-log-unreadable",
+                "session-other-sessions-unseen",
+            }
+        ),
+    ),
+)
+SESSION_SCENARIOS += (
+    replace(
+        SESSION_GUEST,
+        name="session-no-pipewire-pulse",
+        description="session-healthy without pipewire-pulse: PulseAudio clients find no server",
+        setup=session_setup(servers=("pipewire", "wireplumber")),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-pulse-missing"}),
+        expect_words=("pipewire-pulse",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-no-wireplumber",
+        description="session-healthy without WirePlumber: PipeWire runs but nothing creates the "
+        "card's device or nodes",
+        setup=session_setup(servers=("pipewire", "pipewire-pulse"), nodes=0, then=("sleep 10",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-virtio-card-not-in-pipewire"}),
+        expect_words=("wireplumber",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-null-default",
+        description="session-healthy whose default sink is a null sink (pactl load-module "
+        "module-null-sink; pactl set-default-sink): the virtio sink is the only real one",
+        setup=session_setup(
+            then=(
+                "pactl load-module module-null-sink sink_name=lab-null",
+                "pactl set-default-sink lab-null",
+                "sleep 2",
+            )
+        ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-default-sink-not-virtio"}),
+        expect_words=("pactl set-default-sink",),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-two-servers",
+        description="PulseAudio and PipeWire (with pipewire-pulse) started together for one "
+        "user: they compete for the PulseAudio socket and the card",
+        setup=session_setup(
+            servers=(
+                "pulseaudio --daemonize=no --exit-idle-time=-1",
+                "pipewire",
+                "wireplumber",
+                "pipewire-pulse",
+            ),
+            nodes=0,
+            then=("sleep 30",),
+        ),
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"session-servers-compete"}),
+    ),
+)
+SESSION_SCENARIOS += (
+    replace(
+        SESSION_GUEST,
+        name="session-card-busy",
+        description="session-healthy where another process holds the virtio card's playback PCM "
+        "(as a second server or a game would) while a stream plays to the virtio sink",
+        coldplug=False,
+        setup=session_setup(
+            # Opening the PCM node for writing takes the playback substream; sleep keeps it.
+            before=("(sleep 600 >/dev/snd/pcmC0D0p &)",),
+            then=(
+                "(timeout 170 pw-cat --playback --raw"
+                " --target=alsa_output.pci-0000_00_03.0.stereo-fallback - </dev/zero"
+                " >/dev/null 2>&1 &)",
+                "sleep 5",
+            ),
+        ),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-virtio-card-not-in-pipewire"}),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="session-server-hung",
+        description="session-healthy whose pipewire process is stopped (SIGSTOP): it runs, "
+        "holds its socket, and answers nothing",
+        setup=session_setup(then=("pkill -STOP -x pipewire",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-not-answering"}),
+    ),
+)
+SCENARIOS += SESSION_SCENARIOS
+
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}
 
 
@@ -623,6 +909,9 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     # A second run without the stress (not in play-none: its guest would outlast the lab's boot
     # limit on a loaded host).
     "play-no-capture-stream": {"play": PLAY, "quick": f"{PLAY} --no-stress"},
+    "play-session": {"play": PLAY},
+    "play-session-unlinked": {"play": PLAY},
+    "play-session-busy": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
@@ -806,5 +1095,37 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_status="warning",
         expect_rules=frozenset({"data-path-rate-off"}) | SILENT_MIC | HEADLESS,
         guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+)
+# Through the session's server as well: defined after the session set-up (session_setup).
+PLAY_SCENARIOS += (
+    replace(
+        SESSION_GUEST,
+        name="play-session",
+        description="session-healthy played with --play: the card through ALSA, then the "
+        "tone through the session's PipeWire into the virtio sink",
+        expect_rules=frozenset(),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-unlinked",
+        description="play-session with WirePlumber stopped (SIGSTOP) after it set the card up: "
+        "PipeWire 1.4 then stops answering pw-dump too, so nothing is played through it",
+        setup=session_setup(then=("pkill -STOP -x wireplumber",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-not-answering"}),
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-busy",
+        description="play-session where another process holds the virtio card's playback PCM "
+        "from before the servers start: ALSA's test finds it busy, PipeWire has no device "
+        "for the card, so nothing plays through the server",
+        coldplug=False,
+        setup=session_setup(before=("(sleep 600 >/dev/snd/pcmC0D0p &)",)),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"data-path-busy", "session-virtio-card-not-in-pipewire"}),
     ),
 )

@@ -10,6 +10,7 @@ from typing import Any
 import snddiag.parse
 from snddiag.parse import Parsed
 from snddiag.parse.alsa import Card, PcmDevice, parse_asound_conf_default, parse_cards, parse_pcm
+from snddiag.parse.asound_conf import DefaultDevice, parse_asound_defaults
 from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
@@ -27,6 +28,14 @@ from snddiag.parse.module_index import (
     parse_modules_dep,
 )
 from snddiag.parse.os_release import parse_os_release
+from snddiag.parse.pactl import PulseInfo, parse_pactl_info
+from snddiag.parse.pipewire import (
+    PwGraph,
+    ServerPlaybackRecord,
+    parse_pw_dump,
+    parse_pw_metadata,
+    parse_server_playback,
+)
 from snddiag.parse.shell_words import split_words
 from snddiag.parse.syslog import parse_log_file
 from snddiag.parse.virtio_sysfs import (
@@ -147,6 +156,11 @@ PARSERS: tuple[Case, ...] = (
     Case(parse_os_release, _str_dict),
     Case(parse_features, _features),
     Case(parse_hex, _hex),
+    Case(parse_asound_defaults, lambda v: _tuple_of(v, DefaultDevice)),
+    Case(parse_pactl_info, lambda v: v is None or isinstance(v, PulseInfo)),
+    Case(parse_pw_dump, lambda v: v is None or isinstance(v, PwGraph)),
+    Case(parse_pw_metadata, _str_dict),
+    Case(parse_server_playback, lambda v: v is None or isinstance(v, ServerPlaybackRecord)),
 )
 
 # The helpers that take a string but return a plain value rather than a `Parsed`.

@@ -135,6 +135,15 @@ SHAPES: dict[str, list[Callable[[int], str]]] = {
     "module_name": [lambda n: _rep("/", n), lambda n: _rep(".ko", n)],
     "transport_of": [lambda n: _rep("/pci", n)],
     "pci_address_of": [lambda n: _rep("0:0:0./", n)],
+    "parse_asound_defaults": [
+        lambda n: "pcm.!default " + "{" * n,
+        lambda n: _rep("pcm.!default {\n", n),
+        lambda n: _rep("ctl.!default hw:", n),
+    ],
+    "parse_pactl_info": [lambda n: _rep("Server Name:", n), lambda n: ":" * n],
+    "parse_pw_dump": [lambda n: "[" * n, lambda n: "[" + _rep('{"type":"Node"},', n)[:-1] + "]"],
+    "parse_pw_metadata": [lambda n: _rep("update: id:0 key:'a' value:'b'\n", n)],
+    "parse_server_playback": [lambda n: '{"status":"ok","device":"' + "a" * n + '"}'],
 }
 CASES = {case.name: case for case in PARSERS + HELPERS}
 SHAPE_IDS = [(name, i) for name, shapes in SHAPES.items() for i in range(len(shapes))]

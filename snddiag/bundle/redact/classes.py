@@ -33,6 +33,22 @@ UDEV_SERIALS = ("ID_SERIAL", "ID_SERIAL_SHORT", "ID_USB_SERIAL", "ID_USB_SERIAL_
 HOME = rb"(?<=/home/)[A-Za-z0-9._-]+"
 # Home folders elsewhere: macOS's /Users, /srv/NAME (/var/home is covered by /home/).
 HOME_ELSEWHERE = rb"(?:(?<=/Users/)|(?<=/srv/))[A-Za-z0-9._-]+"
+# What the session evidence (collect/session.py) says of users, hosts and devices: pw-dump's
+# JSON properties and pactl info's lines.
+SESSION_KEY = re.compile(r"session/\d+/(?:pw-dump|pactl-info)|lib/session/sessions")
+SESSION_VALUES = {
+    "user": re.compile(
+        rb'"(?:application\.process\.user|user-name|user)": "([^"\n]{1,256})"'
+        rb"|^User Name: (.{1,256})$",
+        re.MULTILINE,
+    ),
+    "hostname": re.compile(
+        rb'"(?:application\.process\.host|host-name)": "([^"\n]{1,256})"'
+        rb"|^Host Name: (.{1,256})$",
+        re.MULTILINE,
+    ),
+    "serial": re.compile(rb'"device\.serial": "([^"\n]{1,256})"'),
+}
 UUID = rb"(?<![\w-])[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?![\w-])"
 MAC = rb"(?<![\w:.-])(?:(?:[0-9a-f]{2}:){5}[0-9a-f]{2}|(?:[0-9a-f]{2}-){5}[0-9a-f]{2})(?![\w:-])"
 IP6 = (
@@ -124,10 +140,22 @@ def _json_list(evidence: Evidence, key: str) -> list[dict[str, Any]]:
     return [i for i in items if isinstance(i, dict)] if isinstance(items, list) else []
 
 
+def _session_values(evidence: Evidence, kind: str) -> list[str]:
+    """The values of `kind` the session evidence names (a user, a host, a device serial)."""
+    found: list[str] = []
+    for entry in evidence:
+        if entry.ok and SESSION_KEY.fullmatch(entry.key):
+            for m in SESSION_VALUES[kind].finditer(entry.data):
+                value = next(g for g in m.groups() if g is not None)
+                found.append(value.decode("utf-8", errors="replace").strip())
+    return [v for v in found if v and v != "(none)"]
+
+
 def _learn_hostnames(evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
     """The host name, and for an FQDN its short name and (when dotted) its domain."""
     found = []
-    for written in [*(_first_line(e.data) for e in defining), evidence.meta.get("hostname", "")]:
+    named = [*(_first_line(e.data) for e in defining), evidence.meta.get("hostname", "")]
+    for written in named + _session_values(evidence, "hostname"):
         name = written.rstrip(".")  # an FQDN may be written absolute: host.example.net.
         found.append(name)
         short, _dot, domain = name.partition(".")
@@ -140,6 +168,7 @@ def _learn_users(evidence: Evidence, _defining: Sequence[Entry]) -> list[str]:
     """The run's user, the owners of sound servers and every `/home/<name>`."""
     owners = [s["user"] for s in _json_list(evidence, SOUND_SERVERS_KEY) if s.get("user")]
     users = [evidence.meta.get("user", ""), *(str(o) for o in owners)]
+    users += _session_values(evidence, "user")
     for entry in evidence:
         for text in (entry.data, entry.target.encode(), entry.stderr.encode()):
             users += [m.decode("utf-8", "replace") for m in re.findall(HOME, text)]
@@ -153,7 +182,7 @@ def _learn_macs(_evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
 
 def _learn_serials(evidence: Evidence, defining: Sequence[Entry]) -> list[str]:
     """DMI serials and asset tags, and the serial numbers udev gives USB sound devices."""
-    found = _stripped(defining)
+    found = _stripped(defining) + _session_values(evidence, "serial")
     for device in _json_list(evidence, UDEV_KEY):
         properties = device.get("properties")
         if isinstance(properties, dict):
