@@ -93,6 +93,7 @@ def test_kernel_log_sources_are_the_plans_in_one_list() -> None:
         "cmd/dmesg",
         "var/log/kern.log",
         "var/log/messages",
+        "var/log/syslog",
         "cmd/journalctl-k",
     )
     assert {log.layout for log in KERNEL_LOGS} <= set(LOG_PARSERS)
