@@ -56,7 +56,7 @@ def test_no_runtime_directory_means_no_session() -> None:
 
 
 def test_a_non_root_run_says_it_saw_only_its_own_session() -> None:
-    evidence = guest_evidence("session-healthy")
+    evidence = guest_evidence("session-healthy").without(())  # a copy: the cache is shared
     data = evidence.entries["lib/session/sessions"].data.replace(b'"all"', b'"own"')
     evidence.add(Entry("lib/session/sessions", Kind.FILE, Status.OK, data=data))
     s = build_facts(evidence).session
@@ -64,7 +64,7 @@ def test_a_non_root_run_says_it_saw_only_its_own_session() -> None:
 
 
 def test_a_hung_server_is_a_timeout() -> None:
-    evidence = guest_evidence("session-healthy")
+    evidence = guest_evidence("session-healthy").without(())  # a copy: the cache is shared
     evidence.add(Entry("session/999/pw-dump", Kind.COMMAND, Status.TIMEOUT, duration_s=10.0))
     s = build_facts(evidence).session
     assert (s.pipewire_answer, s.pipewire_error) == ("timeout", "no answer within 10 s")
