@@ -4,9 +4,10 @@ instead of importing PyYAML and parsing every file (on a small guest, most of lo
 YAML stays the source and the only format of site rules. `python3 -m snddiag.engine.compiled`
 writes COMPILED_NAME into the shipped rules directory; the wheel's and the zipapp's builds run it
 (a distribution's package may too). A run never writes it. A run trusts it only when its header
-names this snddiag version and this format, the payload matches the header's checksum, and the
-header's fingerprint of the rule files (their names, sizes and CRC-32s) is that of the files as
-they are now; anything else, or any error reading it, and the rules load from YAML as before.
+names this snddiag version, this format and the rule model's classes and fields as they are
+now, the payload matches the header's checksum, and the header's fingerprint of the rule files
+(their names, sizes and CRC-32s) is that of the files as they are now; anything else, or any
+error reading it, and the rules load from YAML as before.
 
 The checksums find a stale or damaged file, not a forged one: the file sits beside the code it
 is loaded by and is exactly as trusted. That is why only the shipped directory's file is ever
@@ -25,6 +26,7 @@ from pathlib import Path, PurePath
 from typing import Any
 
 from snddiag import __version__
+from snddiag.engine import model
 from snddiag.engine.model import Rule
 from snddiag.engine.rule_dirs import rule_files, shipped_rules
 
@@ -47,6 +49,21 @@ def fingerprint(directory: Path) -> str:
         count += 1
         total += len(data)
     return f"{count}:{total}:{crc:08x}"
+
+
+def _model_shape() -> str:
+    """The rule model's classes and their fields: a compiled file from before a change to the
+    model (a field added, say) would unpickle into objects that lack it."""
+    import dataclasses
+
+    classes = sorted(
+        (name, value)
+        for name, value in vars(model).items()
+        if isinstance(value, type) and dataclasses.is_dataclass(value)
+    )
+    return ";".join(
+        f"{name}:{','.join(f.name for f in dataclasses.fields(cls))}" for name, cls in classes
+    )
 
 
 def _root(directory: Path) -> str:
@@ -81,6 +98,7 @@ def compile_rules(directory: Path) -> bytes:
     header = {
         "format": FORMAT,
         "snddiag": __version__,
+        "model": _model_shape(),
         "rules": fingerprint(directory),
         "payload": f"{len(data)}:{zlib.crc32(data):08x}",
     }
@@ -105,6 +123,7 @@ def read_compiled(directory: Path) -> list[Rule] | None:
     expected = {
         "format": FORMAT,
         "snddiag": __version__,
+        "model": _model_shape(),
         "rules": fingerprint(directory),
         "payload": f"{len(data)}:{zlib.crc32(data):08x}",
     }

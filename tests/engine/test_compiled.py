@@ -155,3 +155,10 @@ def test_an_archive_without_compiled_rules_loads_the_yaml(tmp_path: Path) -> Non
     with zipfile.ZipFile(archive, "w") as out:
         out.writestr("rules/a/one.yaml", SITE_RULE.format(rule_id="one", title="One"))
     assert read_compiled(cast(Path, zipfile.Path(archive, "rules/"))) is None
+
+
+def test_compiled_rules_from_another_rule_model_are_ignored(rules: Path) -> None:
+    header, payload = _header(rules / COMPILED_NAME)
+    assert "Rule:rule_id," in str(header["model"])
+    _rewrite(rules / COMPILED_NAME, {**header, "model": "Rule:rule_id"}, payload)
+    assert read_compiled(rules) is None
