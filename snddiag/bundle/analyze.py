@@ -13,6 +13,7 @@ unreadable with the reason, and costs no other bundle its result. Printing is sn
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -75,13 +76,16 @@ def _bounded(
     rules: list[Rule],
     limits: Limits,
 ) -> BundleDiagnosis:
-    for _index, outcome in run_bounded([(call, (path, rules, limits))], limits):
-        if isinstance(outcome, Done):
-            found: BundleDiagnosis = outcome.value
-            return found
-        if outcome.bug:
-            raise WorkerBugError(outcome.reason)
-        raise BundleError(outcome.reason)
+    # Closed here, not when the generator is collected: its worker is stopped before the report
+    # is printed, so a Ctrl-C then is an interruption of the run, never a finalizer's traceback.
+    with contextlib.closing(run_bounded([(call, (path, rules, limits))], limits)) as outcomes:
+        for _index, outcome in outcomes:
+            if isinstance(outcome, Done):
+                found: BundleDiagnosis = outcome.value
+                return found
+            if outcome.bug:
+                raise WorkerBugError(outcome.reason)
+            raise BundleError(outcome.reason)
     raise AssertionError("run_bounded gives one outcome per call")
 
 
