@@ -17,7 +17,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Union
@@ -208,7 +208,7 @@ class _CtrlC:
 
 def run_bounded(
     calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], limits: Limits, workers: int = 1
-) -> Iterator[tuple[int, Outcome]]:
+) -> Generator[tuple[int, Outcome], None, None]:
     """(index, outcome) of each call as it finishes, from at most `workers` worker processes.
 
     A worker runs call after call; it is replaced only when it dies, runs out of memory, or
