@@ -105,9 +105,9 @@ class KernelLog:
 KERNEL_LOGS: tuple[KernelLog, ...] = (
     KernelLog(Kmsg("dev/kmsg"), "/dev/kmsg", "kmsg"),
     KernelLog(Command("dmesg", ("dmesg",), timeout_s=5), "dmesg", "dmesg"),
-    KernelLog(File("var/log/kern.log"), "/var/log/kern.log", "log"),
-    KernelLog(File("var/log/messages"), "/var/log/messages", "log"),
-    KernelLog(File("var/log/syslog"), "/var/log/syslog", "log"),
+    KernelLog(File("var/log/kern.log", tail=True), "/var/log/kern.log", "log"),
+    KernelLog(File("var/log/messages", tail=True), "/var/log/messages", "log"),
+    KernelLog(File("var/log/syslog", tail=True), "/var/log/syslog", "log"),
     KernelLog(
         Command("journalctl-k", ("journalctl", "-k", "-b", "--no-pager", "-o", "short-monotonic")),
         "journalctl -k",

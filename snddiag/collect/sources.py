@@ -30,11 +30,14 @@ READ_CHUNK = 64 * 1024
 
 @dataclass(frozen=True)
 class File:
-    """A file's bytes; with `keep`, only the lines matching that regex (big module indexes)."""
+    """A file's bytes; with `keep`, only the lines matching that regex (big module indexes);
+    with `tail`, a file over `max_bytes` is read from its end, whole lines only (a log whose
+    newest lines, the running boot's, are last)."""
 
     path: str
     max_bytes: int = MAX_FILE_BYTES
     keep: str = ""
+    tail: bool = False
 
 
 @dataclass(frozen=True)
@@ -117,18 +120,28 @@ def _read_bounded(fd: int, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def read_file(root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES) -> Entry:
+def read_file(
+    root: Path, rel: str, max_bytes: int = MAX_FILE_BYTES, *, tail: bool = False
+) -> Entry:
     key = rel.lstrip("/")
     started = time.monotonic()
     try:
         fd = tree.open_regular(root, rel)
         try:
+            size = os.fstat(fd).st_size
+            skipped = size > max_bytes and tail
+            if skipped:
+                os.lseek(fd, size - max_bytes - 1, os.SEEK_SET)
             data = _read_bounded(fd, max_bytes + 1)
         finally:
             os.close(fd)
     except (OSError, NotRegularError) as err:
         return _failed(key, Kind.FILE, err)
-    truncated = len(data) > max_bytes
+    if skipped:
+        # The byte before the kept part tells whether the first line is whole.
+        newline = data.find(b"\n")
+        data = data[newline + 1 :] if newline >= 0 else b""
+    truncated = skipped or len(data) > max_bytes
     return Entry(
         key,
         Kind.FILE,
@@ -350,7 +363,7 @@ def run_sources(sources: Iterable[Source], root: Path, evidence: Evidence) -> No
     for source in sources:
         if isinstance(source, File):
             if _wanted(source.path, evidence):
-                entry = read_file(root, source.path, source.max_bytes)
+                entry = read_file(root, source.path, source.max_bytes, tail=source.tail)
                 evidence.add(keep_lines(entry, source.keep) if source.keep else entry)
         elif isinstance(source, Glob):
             for rel in tree.expand(root, source.pattern):

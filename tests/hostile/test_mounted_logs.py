@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from snddiag.evidence import MAX_FILE_BYTES
+from snddiag.evidence import MAX_FILE_BYTES, load_directory
+from snddiag.facts import build_facts
 from tests.hostile.kit import run
 from tests.hostile.nodes import fifo
 from tests.trees import write_files
@@ -91,11 +92,39 @@ def test_traps_among_the_logs_end_quickly_and_read_nothing_outside(tmp_path: Pat
     ran = run("--root", str(tree), "--json", tmp=tmp_path, seconds=20)
     assert "seed-host-kernel-log-4711" not in ran.out
     document = json.loads(ran.out)
-    assert document["kernel_log"] == {"source": "/var/log/syslog", "read": ["/var/log/syslog"]}
+    # Its end, where a log keeps the newest boot, is 4 MiB of NUL bytes without a line.
+    assert document["kernel_log"]["source"] is None
     snapshot = tmp_path / "snap"
     argv = ("--root", str(tree), "collect", "--no-redact", "--dir", str(snapshot))
     assert run(*argv, tmp=tmp_path, seconds=20).code == 0
-    assert (snapshot / "data" / "var" / "log" / "syslog").stat().st_size == MAX_FILE_BYTES
+    assert (snapshot / "data" / "var" / "log" / "syslog").stat().st_size == 0
     manifest = json.loads((snapshot / "manifest.json").read_text())
     assert manifest["entries"]["var/log/syslog"]["truncated"] is True
     assert manifest["entries"]["var/log/kern.log"]["status"] != "ok"
+
+
+def test_a_log_over_the_cap_is_read_from_its_end_in_whole_lines(tmp_path: Path) -> None:
+    """A long kern.log holds many boots, the running one last: over the cap, its end is kept
+    (from a line's start), so the facts come from the newest boot, not the oldest."""
+    filler = "Dec  6 10:00:02 guest kernel: [    2.000000] an older boot's line\n"
+    newest = f"Dec  6 11:00:00 guest kernel: [    0.000000] {BANNER}\n"
+    log = LINES + filler * (MAX_FILE_BYTES // len(filler) + 10) + newest
+    tree = _tree(tmp_path, {"var/log/kern.log": log})
+    ran = run(
+        "--root", str(tree), "collect", "--no-redact", "--dir", str(tmp_path / "s"), tmp=tmp_path
+    )
+    assert ran.code == 0, ran
+    kept = (tmp_path / "s" / "data" / "var" / "log" / "kern.log").read_bytes()
+    assert kept.endswith(newest.encode())
+    assert kept.startswith(filler.encode())
+    assert len(kept) <= MAX_FILE_BYTES
+    manifest = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert manifest["entries"]["var/log/kern.log"]["truncated"] is True
+    # The oldest boot's probe failure was cut off; a short log keeps it.
+    assert build_facts(load_directory(tmp_path / "s")).probe.failed is False
+    short = _tree(tmp_path / "short", {"var/log/kern.log": LINES})
+    ran = run(
+        "--root", str(short), "collect", "--no-redact", "--dir", str(tmp_path / "t"), tmp=tmp_path
+    )
+    assert ran.code == 0, ran
+    assert build_facts(load_directory(tmp_path / "t")).probe.failed is True
