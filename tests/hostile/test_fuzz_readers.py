@@ -125,13 +125,14 @@ def test_bundle_reader_refuses_or_reads(manifest: dict[str, Any]) -> None:
         _diagnosed(bundle.evidence)
 
 
-RULE_KEYS = ["id", "severity", "title", "when", "explain", "evidence", "remediation", "x"]
+RULE_KEYS = ["id", "severity", "layer", "title", "when", "explain", "evidence", "remediation", "x"]
 YAML_TEXT = st.one_of(
     st.text(max_size=200),
     st.dictionaries(st.sampled_from(RULE_KEYS), JSON, max_size=8).map(json.dumps),
     st.builds(
         lambda title, when, steps: (
-            f"id: fuzz\nseverity: info\ntitle: {json.dumps(title)}\nexplain: e ${{system.user}}\n"
+            f"id: fuzz\nseverity: info\nlayer: host\ntitle: {json.dumps(title)}\n"
+            f"explain: e ${{system.user}}\n"
             f"when: {json.dumps(when)}\nremediation: {json.dumps(steps)}\n"
         ),
         st.text(max_size=30),

@@ -17,7 +17,10 @@ from tests.guests import GUESTS
 from tests.hostile.kit import run
 from tests.hostile.nodes import fifo, unix_socket
 
-GOOD = "id: fine\nseverity: info\ntitle: t\nexplain: e\nwhen: {fact: system.arch, eq: x}\n"
+GOOD = (
+    "id: fine\nseverity: info\nlayer: host\ntitle: t\nexplain: e\n"
+    "when: {fact: system.arch, eq: x}\n"
+)
 
 
 def _linked_fifo(path: Path) -> None:
