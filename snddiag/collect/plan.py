@@ -159,6 +159,8 @@ KERNEL_LOG_KEYS: tuple[str, ...] = tuple(key_of(log.source) for log in KERNEL_LO
 DATA_PATH_KEY = "probe/data-path"
 """The data-path measurement (collect.data_path): written only by a run with --play. Named
 here so that facts read it without importing the PCM driver."""
+SERVER_PLAYBACK_KEY = "probe/server-playback"
+"""The tone played through a session's sound server (collect.server_play), likewise."""
 
 
 def mounted_kernel_logs(root: str) -> tuple[Source, ...]:

@@ -15,12 +15,12 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from snddiag.collect.plan import SERVER_PLAYBACK_KEY
 from snddiag.collect.session import SESSIONS_KEY, session_key, session_run_as
 from snddiag.collect.sources import RunAs, start_command
 from snddiag.collect.tone import encode, sine
 from snddiag.evidence import Entry, Evidence, Kind, Status
 
-SERVER_PLAYBACK_KEY = "probe/server-playback"
 RATE_HZ = 48000
 CHANNELS = 2
 FORMAT = "S16_LE"

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from snddiag.collect.libraries import PROCESSES_KEY
-from snddiag.collect.server_play import SERVER_PLAYBACK_KEY
+from snddiag.collect.plan import SERVER_PLAYBACK_KEY
 from snddiag.collect.session import SESSION_KEYS, SESSIONS_KEY, session_key
 from snddiag.evidence import Evidence, Status
 from snddiag.facts.alsa import VIRTIO_CARD_DRIVER, Alsa

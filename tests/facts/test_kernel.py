@@ -104,7 +104,7 @@ def test_kernel_log_sources_are_the_plans_in_one_list() -> None:
 def test_every_fact_source_is_in_the_collection_plan() -> None:
     from snddiag.collect.data_path import DATA_PATH_KEY
     from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
-    from snddiag.collect.server_play import SERVER_PLAYBACK_KEY
+    from snddiag.collect.plan import SERVER_PLAYBACK_KEY
     from snddiag.collect.session import SESSION_KEYS
 
     # Besides the plan: the libraries' entries, the sessions', and the data-path test's.
