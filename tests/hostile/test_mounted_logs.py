@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,51 @@ def test_a_log_over_the_cap_is_read_from_its_end_in_whole_lines(tmp_path: Path) 
     )
     assert ran.code == 0, ran
     assert build_facts(load_directory(tmp_path / "t")).probe.failed is True
+
+
+JOURNAL_REMOTE = Path("/lib/systemd/systemd-journal-remote")
+
+
+def _export_entry(boot_id: str, monotonic_us: int, message: str) -> str:
+    """One kernel record in the journal's export format (what systemd-journal-remote reads)."""
+    return (
+        f"__REALTIME_TIMESTAMP={1733479200000000 + monotonic_us}\n"
+        f"__MONOTONIC_TIMESTAMP={monotonic_us}\n_BOOT_ID={boot_id}\n_TRANSPORT=kernel\n"
+        "PRIORITY=3\nSYSLOG_IDENTIFIER=kernel\n_HOSTNAME=guest\n"
+        f"MESSAGE={message}\n\n"
+    )
+
+
+def test_a_real_journal_of_the_mounted_system_is_read_last_boot_only(tmp_path: Path) -> None:
+    """A journal file as systemd writes it (made by systemd-journal-remote, installed by the
+    lab's set-up), with two boots: journalctl --root reads the mounted system's last boot."""
+    assert JOURNAL_REMOTE.exists(), "tests/guest/setup-lab installs systemd-journal-remote"
+    assert shutil.which("journalctl") is not None
+    tree = _tree(tmp_path, {})
+    machine = tree / "var" / "log" / "journal" / ("0123456789abcdef" * 2)
+    machine.mkdir(parents=True)
+    older, newest = "1" * 32, "2" * 32
+    failure = "virtio_snd virtio0: probe with driver virtio_snd failed with error -22"
+    export = tmp_path / "export.txt"
+    export.write_text(
+        _export_entry(older, 1_000_000, f"{BANNER} (older boot)")
+        + _export_entry(older, 2_000_000, "an older boot's line")
+        + _export_entry(newest, 1_000_000, BANNER)
+        + _export_entry(newest, 2_000_000, failure)
+    )
+    made = subprocess.run(
+        [str(JOURNAL_REMOTE), f"--output={machine / 'remote.journal'}", str(export)],
+        capture_output=True,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    assert _report(tree, tmp_path)["kernel_log"] == {
+        "source": "journalctl -k",
+        "read": ["journalctl -k"],
+    }
+    snapshot = tmp_path / "s"
+    ran = run("--root", str(tree), "collect", "--no-redact", "--dir", str(snapshot), tmp=tmp_path)
+    assert ran.code == 0, ran
+    kept = (snapshot / "data" / "cmd" / "journalctl-k").read_text()
+    assert failure in kept and "older boot" not in kept
+    assert build_facts(load_directory(snapshot)).probe.error_code == -22
