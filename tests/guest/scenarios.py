@@ -692,7 +692,6 @@ SESSION_SCENARIOS: tuple[Scenario, ...] = (
             {
                 "session-min-quantum-low",
                 "kernel-log-needs-privilege",
-                "kernel-log-unreadable",
                 "session-other-sessions-unseen",
             }
         ),
