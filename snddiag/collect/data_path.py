@@ -60,12 +60,17 @@ def pcm_devices(card: int, direction: str, sys_dir: Path = Path("/sys")) -> list
     return sorted(found)
 
 
-def choose_pcm(direction: str, sys_dir: Path = Path("/sys")) -> tuple[int, int] | str:
+def choose_pcm(
+    direction: str, sys_dir: Path = Path("/sys"), modules_dir: Path = Path("/lib/modules")
+) -> tuple[int, int] | str:
     """(card, device) of the first virtio card's first PCM in `direction`, or why there is none."""
     cards = virtio_cards(sys_dir)
     if not cards and not (sys_dir / "class" / "sound").is_dir():
-        # The sound core makes /sys/class/sound: without it no sound driver can run at all.
-        return NO_SOUND_KERNEL
+        # The sound core makes /sys/class/sound: without it no sound driver runs. It may still
+        # be a module that nothing loaded (no sound device): then the kernel has sound.
+        sound_modules = modules_dir / os.uname().release / "kernel" / "sound"
+        if not sound_modules.is_dir():
+            return NO_SOUND_KERNEL
     if not cards:
         return "no ALSA card is bound to virtio_snd"
     devices = pcm_devices(cards[0], direction, sys_dir)

@@ -287,7 +287,13 @@ def test_the_virtio_card_is_chosen_over_others(tmp_path: Path) -> None:
 
 
 def test_no_virtio_card_and_no_capture_are_reasons(tmp_path: Path) -> None:
-    assert data_path.choose_pcm("playback", tmp_path) == data_path.NO_SOUND_KERNEL
+    no_modules = tmp_path / "no-modules"
+    assert data_path.choose_pcm("playback", tmp_path, no_modules) == data_path.NO_SOUND_KERNEL
+    # Sound as modules that nothing loaded (no sound device): the kernel has sound.
+    (no_modules / os.uname().release / "kernel" / "sound").mkdir(parents=True)
+    assert data_path.choose_pcm("playback", tmp_path, no_modules) == (
+        "no ALSA card is bound to virtio_snd"
+    )
     (tmp_path / "class" / "sound").mkdir(parents=True)
     assert data_path.choose_pcm("playback", tmp_path) == "no ALSA card is bound to virtio_snd"
     sys_dir = _sysfs(tmp_path, {0: "virtio_snd"}, ["pcmC0D0p"])
