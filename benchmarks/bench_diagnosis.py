@@ -1,6 +1,7 @@
 """Benchmark: snddiag's start-up and one full diagnosis in the healthy lab guest, same boot.
 
     python3 benchmarks/bench_diagnosis.py [--runs N] [--source] [--smoke] [--scenario NAME]
+                                          [--then-without-server]
 
 Builds a wheel and snddiag.pyz from this checkout (into build/bench-diagnosis/, which the guest
 reads through its 9p root), boots the lab's healthy-pci guest (or NAME: session-healthy runs a
@@ -25,6 +26,9 @@ load. `--source` runs snddiag from the read-only checkout the lab shares instead
 under TCG on a shared host, so absolute times vary from boot to boot: compare lines of one run.
 `--smoke` runs it all once on this host, no guest (benchmarks/here.py): the test suite runs it
 so that the benchmark cannot break unseen; its figures mean nothing.
+`--then-without-server` (a session guest) stops the session's servers after the rounds and runs
+them again in the same boot: the session stays, nothing answers, so the difference is what
+asking the servers costs.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.guest.lab import GuestRun, run_in_guest  # noqa: E402
+from tests.guest.lab import LAB_USER, GuestRun, run_in_guest  # noqa: E402
 from tests.guest.scenarios import BY_NAME  # noqa: E402
 
 BUILD = REPO / "build" / "bench-diagnosis"
@@ -51,6 +55,8 @@ ALSA_INFO = "$(command -v alsa-info || command -v alsa-info.sh || echo /usr/sbin
 INSTALLED = "/tmp/snddiag-bench"
 HEAVY = ("yaml", "rich", "pyudev", "psutil", "snddiag.cli", "snddiag.commands", "snddiag.engine")
 MEASURE = '"$PYTHON" "$REPO/benchmarks/measure.py" 1'
+STOP_SERVERS = f"pkill -x -u {LAB_USER} 'pipewire|wireplumber|pipewire-pulse'; sleep 2; true"
+WITHOUT_SERVER = "bare-"
 
 
 def build_artifacts(directory: Path) -> tuple[Path, Path]:
@@ -81,8 +87,15 @@ def timed(source: bool, installed: str, pyz: Path) -> dict[str, str]:
 
 
 def guest_commands(
-    runs: int, source: bool, wheel: Path, pyz: Path, installed: str = INSTALLED
+    runs: int,
+    source: bool,
+    wheel: Path,
+    pyz: Path,
+    installed: str = INSTALLED,
+    stop_servers: str | None = None,
 ) -> dict[str, str]:
+    """The guest's commands; with `stop_servers`, that command after the rounds and the rounds
+    again."""
     env = "" if source else f"PYTHONPATH={installed} "
     commands = {}
     if not source:
@@ -104,6 +117,11 @@ def guest_commands(
     for number in range(runs):
         for step, command in enumerate(steps):
             commands[f"round-{number}-{step}"] = command
+    if stop_servers is not None:
+        commands["stop-servers"] = stop_servers
+        for number in range(runs):
+            for step, command in enumerate(steps):
+                commands[f"{WITHOUT_SERVER}round-{number}-{step}"] = command
     commands["imports"] = f'{env}"$PYTHON" -X importtime -m snddiag --json 2>&1 >/dev/null; true'
     commands["load"] = "cat /proc/loadavg"
     return commands
@@ -125,15 +143,15 @@ def _imports(text: str) -> list[tuple[int, int, str]]:
     return found
 
 
-def _rounds(run: GuestRun) -> list[list[dict[str, Any]]]:
+def _rounds(run: GuestRun, prefix: str = "") -> list[list[dict[str, Any]]]:
     """Each complete round's results (the measured commands in order, then the phases); a
     round with a command that failed or timed out is left out."""
     by_round: dict[str, list[tuple[int, Any]]] = {}
     complete: dict[str, bool] = {}
     for name, result in run.commands.items():
-        if not name.startswith("round-"):
+        if not name.startswith(f"{prefix}round-"):
             continue
-        _, number, step = name.split("-")
+        _, number, step = name.removeprefix(prefix).split("-")
         ok = result.exit_code == 0
         complete[number] = complete.get(number, True) and ok
         if ok:
@@ -141,22 +159,7 @@ def _rounds(run: GuestRun) -> list[list[dict[str, Any]]]:
     return [[r for _, r in sorted(by_round[n])] for n in by_round if complete[n]]
 
 
-def report(
-    run: GuestRun, runs: int, how: str, load: tuple[float, ...], scenario: str = "healthy-pci"
-) -> int:
-    for name, result in run.commands.items():
-        if result.exit_code != 0 and not name.startswith("round-"):
-            print(f"{name} failed in the guest: {result.stderr[-2000:]}", file=sys.stderr)
-            return 1
-    rounds = _rounds(run)
-    if not rounds:
-        print("no round completed in the guest (each command has the lab's time limit)")
-        return 1
-    print(
-        f"{scenario} guest, kernel {run.kernel_release}, {len(rounds)} of {runs} rounds "
-        f"complete, snddiag {how}"
-    )
-    print("host load average (1, 5, 15 min) at the start: " + " ".join(f"{n:.1f}" for n in load))
+def _report_rounds(rounds: list[list[dict[str, Any]]]) -> None:
     labels = list(timed(False, "", Path()))
     for number, label in enumerate(labels):
         times = [r[number]["median_s"] for r in rounds]
@@ -180,6 +183,30 @@ def report(
     print("slowest sources (median s, Entry.duration_s):")
     for key, seconds in list(_median_of([r["sources"] for r in records]).items())[:6]:
         print(f"  {seconds:.3f}  {key}")
+
+
+def report(
+    run: GuestRun, runs: int, how: str, load: tuple[float, ...], scenario: str = "healthy-pci"
+) -> int:
+    for name, result in run.commands.items():
+        if result.exit_code != 0 and "round-" not in name:
+            print(f"{name} failed in the guest: {result.stderr[-2000:]}", file=sys.stderr)
+            return 1
+    rounds = _rounds(run)
+    if not rounds:
+        print("no round completed in the guest (each command has the lab's time limit)")
+        return 1
+    print(
+        f"{scenario} guest, kernel {run.kernel_release}, {len(rounds)} of {runs} rounds "
+        f"complete, snddiag {how}"
+    )
+    print("host load average (1, 5, 15 min) at the start: " + " ".join(f"{n:.1f}" for n in load))
+    _report_rounds(rounds)
+    bare = _rounds(run, WITHOUT_SERVER)
+    if "stop-servers" in run.commands:
+        print(f"the same after the session's servers were stopped ({len(bare)} rounds complete):")
+        if bare:
+            _report_rounds(bare)
     imports = _imports(run.commands["imports"].stdout)
     ours = [i for i in imports if i[2].startswith("snddiag")]
     print(
@@ -207,6 +234,11 @@ def main() -> int:
         choices=sorted(BY_NAME),
         help="the guest (session-healthy: a desktop session's PipeWire, whose questions it adds)",
     )
+    parser.add_argument(
+        "--then-without-server",
+        action="store_true",
+        help="a session guest: stop its servers after the rounds and run them again",
+    )
     args = parser.parse_args()
     load = os.getloadavg()
     if args.smoke:
@@ -215,11 +247,19 @@ def main() -> int:
         with tempfile.TemporaryDirectory(prefix="snddiag-bench-smoke-") as scratch:
             wheel, pyz = build_artifacts(Path(scratch, "build"))
             installed = str(Path(scratch, "installed"))
-            commands = guest_commands(1, args.source, wheel, pyz, installed)
+            # Nothing of this host is stopped: the second rounds run as the first.
+            stop = "true" if args.then_without_server else None
+            commands = guest_commands(1, args.source, wheel, pyz, installed, stop)
             run = run_here(BY_NAME["healthy-pci"], commands)
         return report(run, 1, "on this host (--smoke: the figures mean nothing)", load)
     wheel, pyz = build_artifacts(BUILD)  # where the guest sees it (its root is this host's)
-    commands = guest_commands(args.runs, args.source, wheel, pyz)
+    commands = guest_commands(
+        args.runs,
+        args.source,
+        wheel,
+        pyz,
+        stop_servers=STOP_SERVERS if args.then_without_server else None,
+    )
     run = run_in_guest(BY_NAME[args.scenario], commands, timeout_s=1800)
     how = "from the checkout, no bytecode" if args.source else "installed from the wheel, bytecode"
     return report(run, args.runs, how, load, args.scenario)

@@ -9,10 +9,12 @@ from tests.test_benchmarks import BENCHMARKS, run_benchmark
 
 
 def test_bench_diagnosis_smoke() -> None:
-    out = run_benchmark(str(BENCHMARKS / "bench_diagnosis.py"), "--smoke")
+    out = run_benchmark(str(BENCHMARKS / "bench_diagnosis.py"), "--smoke", "--then-without-server")
     for label in ("python3 -c pass", "import entry", "snddiag --json", "snddiag.pyz --json"):
         assert re.search(rf"^  {re.escape(label)} +median \d", out, re.M), label
     ratios = r"^  snddiag --json +\d+\.\d+x python3 -c pass, \d+\.\d+x alsa-info"
     assert re.search(ratios, out, re.M)
     assert re.search(r"^  entry \d.*rules_load \d.*report \d", out, re.M)
     assert re.search(r"^a run imports \d+ modules \(\d+ of snddiag\)", out, re.M)
+    second = out[out.index("after the session's servers were stopped (1 rounds complete)") :]
+    assert re.search(r"^  snddiag --json +median \d", second, re.M)
