@@ -24,6 +24,7 @@ from snddiag.parse.pipewire import (
     VIRTIO_ALSA_DRIVER,
     PwDevice,
     PwGraph,
+    PwLink,
     PwNode,
     parse_pw_dump,
     parse_pw_metadata,
@@ -37,6 +38,8 @@ SOURCES: dict[str, tuple[str, ...]] = {
 NO_SESSION = "no user session with a runtime directory was seen"
 NO_GRAPH = "PipeWire does not run for the session, or did not answer"
 NO_VIRTIO = "no PipeWire graph, or no virtio card"
+# A link in one of these has not carried a buffer yet; `paused` and `active` have.
+LINK_NOT_GOING = frozenset({"init", "negotiating", "allocating", "error"})
 # PipeWire raises clock.min-quantum to this when its DMI table names a VM.
 VM_MIN_QUANTUM = 1024
 
@@ -137,6 +140,15 @@ class Session:
     virtio_sink: bool | None = _fact("a PipeWire sink node is on the virtio card", NO_VIRTIO)
     virtio_source: bool | None = _fact("a PipeWire source node is on the virtio card", NO_VIRTIO)
     virtio_sink_name: str | None = _fact("that sink's node name", "no virtio sink")
+    virtio_sink_state: str | None = _fact(
+        "that sink's state (`suspended`, `idle`, `running`, `error`)", "no virtio sink"
+    )
+    virtio_sink_stalled_links: int | None = _fact(
+        "links from streams into the virtio sink that never got going (`init`, `negotiating`, "
+        "`allocating`, `error`) while the sink is suspended or in error: the streams wait on a "
+        "sink PipeWire could not start",
+        "no virtio sink",
+    )
     alsa_sinks: int | None = _fact("PipeWire's sinks on any ALSA card", NO_GRAPH)
     default_sink: str | None = _fact(
         "the default sink's node name (PipeWire's `default` metadata, else pactl's)",
@@ -261,6 +273,14 @@ def _asound_default(
     return {}
 
 
+def _stalled_links(links: tuple[PwLink, ...], sink: PwNode) -> int:
+    # WirePlumber 0.5 suspends a node that fell into `error` at once, so a sink that cannot
+    # start shows as suspended with its streams' links stuck short of `paused`.
+    if sink.state not in ("suspended", "error"):
+        return 0
+    return sum(link.input_node == sink.id and link.state in LINK_NOT_GOING for link in links)
+
+
 def _pipewire(graph: PwGraph, alsa: Alsa, settings: dict[str, str]) -> dict[str, Any]:
     index = alsa.virtio_card_index
     virtio_devices = [d for d in graph.devices if _is_virtio(d, index)] if alsa.virtio_card else []
@@ -287,6 +307,8 @@ def _pipewire(graph: PwGraph, alsa: Alsa, settings: dict[str, str]) -> dict[str,
         virtio_sink=bool(sinks),
         virtio_source=bool(sources),
         virtio_sink_name=sinks[0].name if sinks else None,
+        virtio_sink_state=sinks[0].state or None if sinks else None,
+        virtio_sink_stalled_links=_stalled_links(graph.links, sinks[0]) if sinks else None,
     )
     if device is not None:
         # The nodes are what the session can use; a device without nodes is off whatever its

@@ -1,8 +1,9 @@
 """PipeWire's object graph (`pw-dump`, JSON) and its settings (`pw-metadata -n settings`).
 
 `pw-dump` prints a JSON array of objects, each with `id`, `type`
-(`PipeWire:Interface:Device` ...), and an `info` holding `props`, `params` and, for nodes,
-`state` and `error`. Seen with PipeWire 1.4. Metadata objects carry `metadata`, a list of
+(`PipeWire:Interface:Device` ...), and an `info` holding `props`, `params` and, for nodes and
+links, `state` and `error` (a link's `info` also names its `output-node-id` and
+`input-node-id`). Seen with PipeWire 1.4. Metadata objects carry `metadata`, a list of
 `{subject, key, type, value}`; the `default` metadata names the default sink and source
 (`{"name": ...}`), `settings` the clock (`clock.min-quantum` ...).
 """
@@ -47,10 +48,20 @@ class PwNode:
 
 
 @dataclass(frozen=True)
+class PwLink:
+    id: int
+    output_node: int | None
+    input_node: int | None
+    state: str  # `init`, `negotiating`, `allocating`, `paused`, `active`, `error` ...
+    error: str | None
+
+
+@dataclass(frozen=True)
 class PwGraph:
     version: str | None
     devices: tuple[PwDevice, ...]
     nodes: tuple[PwNode, ...]
+    links: tuple[PwLink, ...]
     default_sink: str | None
     default_source: str | None
     settings: dict[str, str]  # the `settings` metadata (clock.min-quantum ...), values as text
@@ -137,6 +148,18 @@ def _node(obj: dict[str, Any]) -> PwNode:
     )
 
 
+def _link(obj: dict[str, Any]) -> PwLink:
+    info = _dict(obj.get("info"))
+    error = info.get("error")
+    return PwLink(
+        id=_int(obj.get("id")) or 0,
+        output_node=_int(info.get("output-node-id")),
+        input_node=_int(info.get("input-node-id")),
+        state=_text(info.get("state")),
+        error=_text(error) if error else None,
+    )
+
+
 def _metadata(obj: dict[str, Any]) -> dict[str, object]:
     items = obj.get("metadata")
     found: dict[str, object] = {}
@@ -157,7 +180,7 @@ def _default_name(value: object) -> str | None:
 
 
 def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
-    """`pw-dump` -> the devices, nodes, defaults and settings; None for no JSON array."""
+    """`pw-dump` -> the devices, nodes, links, defaults and settings; None for no JSON array."""
     try:
         objects = json.loads(text)
     except (ValueError, RecursionError):
@@ -166,6 +189,7 @@ def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
         return Parsed(None, (clip(text[:200]),))
     devices: list[PwDevice] = []
     nodes: list[PwNode] = []
+    links: list[PwLink] = []
     meta: dict[str, dict[str, object]] = {}
     version: str | None = None
     odd: list[str] = []
@@ -180,6 +204,8 @@ def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
             devices.append(_device(obj))
         elif kind == "Node":
             nodes.append(_node(obj))
+        elif kind == "Link":
+            links.append(_link(obj))
         elif kind == "Metadata":
             name = _text(_dict(_dict(obj.get("props"))).get("metadata.name")) or _text(
                 _dict(_dict(obj.get("info")).get("props")).get("metadata.name")
@@ -194,6 +220,7 @@ def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
             version=version,
             devices=tuple(devices),
             nodes=tuple(nodes),
+            links=tuple(links),
             default_sink=_default_name(defaults.get("default.audio.sink")),
             default_source=_default_name(defaults.get("default.audio.source")),
             settings=settings,

@@ -24,7 +24,14 @@ def test_a_healthy_session_uses_the_virtio_card() -> None:
     assert s.min_quantum == 1024
     assert s.virtio_profile_off is False and s.virtio_profile_output_only is False
     assert s.nodes_in_error == ()
+    assert (s.virtio_sink_state, s.virtio_sink_stalled_links) == ("suspended", 0)
     assert s.server_playback.status is None  # no --play
+
+
+def test_a_sink_that_cannot_start_keeps_its_stream_waiting() -> None:
+    s = _session("session-sink-stalled")
+    assert (s.virtio_sink_state, s.virtio_sink_stalled_links) == ("suspended", 2)
+    assert s.nodes_in_error == ()  # WirePlumber suspended the node again at once
 
 
 def test_apple_dmi_keeps_the_small_quantum() -> None:

@@ -788,6 +788,30 @@ SESSION_SCENARIOS += (
         expect_rules=frozenset({"session-server-not-answering"}),
     ),
 )
+# The virtio sink's node, suspended and idle, cannot open the card when a stream comes: PipeWire
+# logs the EBUSY and a node `error`, which WirePlumber 0.5 suspends again at once.
+VIRTIO_SINK = "alsa_output.pci-0000_00_03.0.stereo-fallback"
+SINK_HELD = (
+    "(sleep 600 >/dev/snd/pcmC0D0p &)",
+    f"{session_env()} sh -c "
+    + _quote(
+        f"(timeout 170 pw-cat --playback --raw --target={VIRTIO_SINK} - </dev/zero"
+        " >/dev/null 2>&1 &); sleep 10"
+    ),
+)
+SESSION_SCENARIOS += (
+    replace(
+        SESSION_GUEST,
+        name="session-sink-stalled",
+        description="session-healthy where another process takes the virtio card's playback "
+        "PCM after PipeWire made its sink (suspended, the PCM closed): a stream to the sink "
+        "waits for ever, its links stuck in init",
+        setup=(*session_setup(then=("sleep 8",)), *SINK_HELD),
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-sink-not-starting"}),
+    ),
+)
 SCENARIOS += SESSION_SCENARIOS
 
 BY_NAME: dict[str, Scenario] = {s.name: s for s in SCENARIOS}

@@ -27,6 +27,19 @@ def test_pw_dump_of_a_healthy_session_has_the_virtio_device_sink_and_source() ->
     assert graph.default_source == "alsa_input.pci-0000_00_03.0.stereo-fallback"
     assert graph.settings["clock.min-quantum"] == "1024"
 
+    assert graph.links == ()  # nothing plays
+
+
+def test_a_stream_waiting_on_a_sink_that_cannot_start_has_links_stuck_in_init() -> None:
+    graph = parse_pw_dump(guest_text("session-sink-stalled", DUMP)).value
+    assert graph is not None
+    (sink,) = [n for n in graph.nodes if n.media_class == "Audio/Sink" and n.alsa_driver]
+    assert sink.state == "suspended"
+    into = [link for link in graph.links if link.input_node == sink.id]
+    assert len(into) == 2 and {link.state for link in into} == {"init"}
+    (stream,) = [n for n in graph.nodes if n.id == into[0].output_node]
+    assert stream.state == "idle"
+
 
 def test_apple_dmi_leaves_the_min_quantum_at_32() -> None:
     graph = parse_pw_dump(guest_text("session-apple-dmi", DUMP)).value
