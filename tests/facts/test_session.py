@@ -76,3 +76,13 @@ def test_a_hung_server_is_a_timeout() -> None:
     s = build_facts(evidence).session
     assert (s.pipewire_answer, s.pipewire_error) == ("timeout", "no answer within 10 s")
     assert s.virtio_device is None
+
+
+def test_the_tone_through_a_sink_that_cannot_start_fails_after_its_bound() -> None:
+    facts = build_facts(guest_evidence("play-session-stalled"))
+    played = facts.session.server_playback
+    assert (played.status, played.reason) == (
+        "failed",
+        "the server did not take the stream within 9 s",
+    )
+    assert facts.data_path.playback.cause == "busy"
