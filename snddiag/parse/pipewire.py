@@ -131,17 +131,21 @@ def _device(obj: dict[str, Any]) -> PwDevice:
     )
 
 
+def _error(info: dict[str, Any]) -> str | None:
+    error = info.get("error")
+    return _text(error) if error else None
+
+
 def _node(obj: dict[str, Any]) -> PwNode:
     info = _dict(obj.get("info"))
     props = _dict(info.get("props"))
-    error = info.get("error")
     return PwNode(
         id=_int(obj.get("id")) or 0,
         name=_text(props.get("node.name")),
         description=_text(props.get("node.description")),
         media_class=_text(props.get("media.class")),
         state=_text(info.get("state")),
-        error=_text(error) if error else None,
+        error=_error(info),
         alsa_card=_int(props.get("api.alsa.pcm.card", props.get("alsa.card"))),
         alsa_driver=_text(props.get("alsa.driver_name")),
         device_id=_int(props.get("device.id")),
@@ -150,13 +154,12 @@ def _node(obj: dict[str, Any]) -> PwNode:
 
 def _link(obj: dict[str, Any]) -> PwLink:
     info = _dict(obj.get("info"))
-    error = info.get("error")
     return PwLink(
         id=_int(obj.get("id")) or 0,
         output_node=_int(info.get("output-node-id")),
         input_node=_int(info.get("input-node-id")),
         state=_text(info.get("state")),
-        error=_text(error) if error else None,
+        error=_error(info),
     )
 
 
