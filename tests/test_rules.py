@@ -104,6 +104,8 @@ HEALTHY_GUESTS = (
     "arm-healthy-pci-uefi",
     "arm-modern-mmio",
     "arm-modern-mmio-uefi",
+    "session-healthy",
+    "session-bookworm",
 )
 
 

@@ -86,3 +86,11 @@ def test_the_tone_through_a_sink_that_cannot_start_fails_after_its_bound() -> No
         "the server did not take the stream within 9 s",
     )
     assert facts.data_path.playback.cause == "busy"
+
+
+def test_debian_12s_own_pipewire_and_wireplumber_give_the_same_healthy_session() -> None:
+    s = _session("session-bookworm")
+    assert (s.pipewire_version, s.pulse_server) == ("0.3.65", "PulseAudio (on PipeWire 0.3.65)")
+    assert s.virtio_profile == "output:stereo-fallback+input:stereo-fallback"
+    assert s.default_sink_is_virtio and s.default_source_is_virtio
+    assert s.min_quantum == 1024  # 0.3.65 knows QEMU's DMI too (vm.overrides)
