@@ -13,7 +13,8 @@ load touches every command of a round alike:
 - `python3 -c pass`: the interpreter's own start-up, the floor for any Python tool;
 - `python3 -c 'import snddiag.cli, snddiag.commands'`: the entry every command imports;
 - `python3 -m snddiag --json`: one full live diagnosis, from the installed wheel;
-- `python3 snddiag.pyz --json`: the same from the single-file archive;
+- `python3 snddiag.pyz --json`: the same from the single-file archive (built with
+  `--compile`: bytecode for the Python that builds it, the lab's guests' minor version);
 - `alsa-info --stdout --no-upload`: ALSA's own collector, for scale;
 - benchmarks/phases.py: each phase of a diagnosis (entry, rules load, collect, facts, rules
   run, report) in one interpreter.
@@ -66,7 +67,14 @@ def build_artifacts(directory: Path) -> tuple[Path, Path]:
         old.unlink()
     for argv in (
         [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(directory)],
-        [sys.executable, "packaging/zipapp/build", "--output", str(directory / "snddiag.pyz")],
+        # With bytecode, as the wheel is installed: else every run compiles every module.
+        [
+            sys.executable,
+            "packaging/zipapp/build",
+            "--compile",
+            "--output",
+            str(directory / "snddiag.pyz"),
+        ],
     ):
         done = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, check=False)
         if done.returncode != 0:

@@ -333,10 +333,19 @@ def _no_constant(text: str) -> float:
     raise ValueError(f"{text} is not a number JSON allows")
 
 
+# A surrogate escape in JSON text ("\ud83d"), or an escaped backslash before "ud8..." (harmless).
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
 def load_json(text: str) -> Any:
     """JSON from a stranger: NaN, Infinity and numbers beyond a double are refused (ValueError,
     as for any malformed JSON), strings made valid Unicode (well_formed)."""
-    return well_formed(json.loads(text, parse_float=_finite, parse_constant=_no_constant))
+    value = json.loads(text, parse_float=_finite, parse_constant=_no_constant)
+    # Only a surrogate in the text or a surrogate escape can put a lone one in a string, and
+    # the parse refused every non-finite number: without either, the walk would change nothing.
+    if _SURROGATE_ESCAPE.search(text) or _LONE_SURROGATE.search(text):
+        return well_formed(value)
+    return value
 
 
 def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
@@ -349,6 +358,12 @@ def parse_manifest(text: str) -> tuple[dict[str, str], dict[str, object]]:
         doc = load_json(text)
     except (ValueError, RecursionError) as err:
         raise EvidenceError(f"{MANIFEST_NAME} is not JSON: {str(err)[:200]}") from err
+    return manifest_parts(doc)
+
+
+def manifest_parts(doc: object) -> tuple[dict[str, str], dict[str, object]]:
+    """A parsed manifest.json -> (meta, entries by key); raises EvidenceError on any
+    malformation."""
     if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
         raise EvidenceError(f"{MANIFEST_NAME} has no 'entries' object")
     fmt = doc.get("snapshot_format")

@@ -15,7 +15,7 @@ import re
 import stat
 import tarfile
 import zlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -32,7 +32,7 @@ from snddiag.evidence import (
     check_key,
     entry_from_manifest,
     load_json,
-    parse_manifest,
+    manifest_parts,
 )
 
 # Tar headers (pax records, long names) on top of the members' own bytes.
@@ -112,13 +112,12 @@ def _check_extended(info: tarfile.TarInfo, tar: tarfile.TarFile, what: str) -> N
         setattr(tar, "_snddiag_global_bytes", seen)  # noqa: B010 - our own mark on this reader
 
 
-def _member_path(info: tarfile.TarInfo) -> tuple[str, ...]:
-    name = info.name
+def _member_path(name: str, isdir: bool) -> tuple[str, ...]:
     if name.startswith("/"):
         raise BundleError(f"member {_shown(name)} has an absolute path")
     if _UNSAFE_NAME_CHAR.search(name):
         raise BundleError(f"member {_shown(name)} has control characters or backslashes")
-    parts = tuple(name.rstrip("/").split("/")) if info.isdir() else tuple(name.split("/"))
+    parts = tuple(name.rstrip("/").split("/")) if isdir else tuple(name.split("/"))
     if ".." in parts:
         raise BundleError(f"member {_shown(name)} points outside the bundle ('..')")
     if any(p in ("", ".") for p in parts):
@@ -154,52 +153,170 @@ def _read_member(handle: IO[bytes]) -> _Member:
     return _Member(bytes(head), size, digest.hexdigest())
 
 
-def _read_members(stream: IO[bytes], limits: Limits) -> tuple[str, dict[str, _Member]]:
-    """(top directory, {path below it: member}) of the regular files."""
-    files: dict[str, _Member] = {}
-    seen: set[str] = set()
-    top = ""
-    total = 0
-    count = 0
+class _Admitted:
+    """The checks every member passes before its data is read, whichever reader met it."""
+
+    def __init__(self, limits: Limits) -> None:
+        self.limits = limits
+        self.files: dict[str, _Member] = {}
+        self.seen: set[str] = set()
+        self.top = ""
+        self.total = 0
+        self.count = 0
+
+    def count_one(self) -> None:
+        self.count += 1
+        if self.count > self.limits.max_members:
+            raise BundleError(f"holds more than {self.limits.max_members} members")
+
+    def admit(self, name: str, isdir: bool, size: int) -> str | None:
+        """The path below the top directory of a file whose data may be read; None for a
+        directory."""
+        parts = _member_path(name, isdir)
+        self.top = self.top or parts[0]
+        if parts[0] != self.top or (len(parts) == 1 and not isdir):
+            raise BundleError(f"member {_shown(name)} is outside the top directory")
+        joined = "/".join(parts)
+        if joined in self.seen:
+            raise BundleError(f"member {_shown(name)} appears twice")
+        self.seen.add(joined)
+        if isdir:
+            return None
+        limits = self.limits
+        if size > limits.max_member_bytes:
+            raise BundleError(
+                f"member {_shown(name)} is {size / MIB:.1f} MB, more than the "
+                f"--max-member-mb limit ({limits.max_member_bytes // MIB} MB)"
+            )
+        self.total += size
+        if self.total > limits.max_total_bytes:
+            raise BundleError(
+                f"unpacks to more than the --max-total-mb limit "
+                f"({limits.max_total_bytes // MIB} MB)"
+            )
+        return "/".join(parts[1:])
+
+
+def _read_members(stream: IO[bytes], limits: Limits) -> _Admitted:
+    """The regular files, read with tarfile: every tar feature, each refused with its reason."""
+    found = _Admitted(limits)
     with tarfile.open(fileobj=stream, mode="r|", tarinfo=_GuardedInfo) as tar:
         for info in tar:
-            count += 1
-            if count > limits.max_members:
-                raise BundleError(f"holds more than {limits.max_members} members")
+            found.count_one()
             _check_type(info)
-            parts = _member_path(info)
-            top = top or parts[0]
-            if parts[0] != top or (len(parts) == 1 and not info.isdir()):
-                raise BundleError(f"member {_shown(info.name)} is outside the top directory")
-            joined = "/".join(parts)
-            if joined in seen:
-                raise BundleError(f"member {_shown(info.name)} appears twice")
-            seen.add(joined)
-            if info.isdir():
+            path = found.admit(info.name, info.isdir(), info.size)
+            if path is None:
                 continue
-            if info.size > limits.max_member_bytes:
-                raise BundleError(
-                    f"member {_shown(info.name)} is {info.size / MIB:.1f} MB, more than the "
-                    f"--max-member-mb limit ({limits.max_member_bytes // MIB} MB)"
-                )
-            total += info.size
-            if total > limits.max_total_bytes:
-                raise BundleError(
-                    f"unpacks to more than the --max-total-mb limit "
-                    f"({limits.max_total_bytes // MIB} MB)"
-                )
             handle = tar.extractfile(info)
             if handle is None:
                 raise BundleError(f"member {_shown(info.name)} cannot be read")
             member = _read_member(handle)
             if member.size != info.size:
                 raise BundleError(f"member {_shown(info.name)} is truncated")
-            files["/".join(parts[1:])] = member
+            found.files[path] = member
+    _drain(stream)
+    return found
+
+
+def _drain(stream: IO[bytes]) -> None:
     while stream.read(_CHUNK):
         pass
-    if not top:
-        raise BundleError("empty archive")
-    return top, files
+
+
+class _Unusual(Exception):
+    """Something the plain reader leaves to tarfile: a pax or GNU header, a link, a damaged or
+    truncated header or member."""
+
+
+# The octal number fields of a header as tar writers fill them: digits, then spaces or NULs.
+_OCTAL = re.compile(rb"[0-7]*[ \x00]*")
+_BLOCK = 512
+_ZERO_BLOCK = bytes(_BLOCK)
+
+
+class _Blocks:
+    """The decompressed tar stream, read from in large chunks."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._stream = stream
+        self._buffer = b""
+        self._at = 0
+
+    def take(self, size: int) -> bytes:
+        """`size` bytes (at most _CHUNK), fewer only where the stream ends."""
+        end = self._at + size
+        if end <= len(self._buffer):
+            data = self._buffer[self._at : end]
+            self._at = end
+            return data
+        data = self._buffer[self._at :]
+        while len(data) < size:
+            self._buffer = self._stream.read(_CHUNK)
+            self._at = min(size - len(data), len(self._buffer))
+            if not self._buffer:
+                break
+            data += self._buffer[: self._at]
+        return data
+
+
+def _plain_header(block: bytes) -> tuple[str, bool, int]:
+    """(name, is a directory, size) of a POSIX ustar header naming a regular file or a
+    directory; _Unusual for anything else."""
+    if len(block) != _BLOCK or block[257:265] != b"ustar\x0000" or block[345:346] != b"\x00":
+        raise _Unusual
+    kind = block[156:157]
+    if kind not in (b"0", b"\x00", b"5"):
+        raise _Unusual
+    fields = (block[100:108], block[108:116], block[116:124], block[124:136], block[136:148])
+    chksum = block[148:156]
+    if not all(_OCTAL.fullmatch(f) for f in fields) or not _OCTAL.fullmatch(chksum):
+        raise _Unusual
+    if int(chksum.rstrip(b" \x00") or b"0", 8) != sum(block[:148]) + 256 + sum(block[156:]):
+        raise _Unusual
+    try:
+        name = block[:100].split(b"\x00", 1)[0].decode("utf-8")
+    except UnicodeDecodeError:
+        raise _Unusual from None
+    if kind == b"5":
+        name = name.rstrip("/")  # as tarfile names a directory
+    elif name.endswith("/"):
+        raise _Unusual
+    return name, kind == b"5", int(block[124:136].rstrip(b" \x00") or b"0", 8)
+
+
+def _read_plain(stream: IO[bytes], limits: Limits) -> _Admitted:
+    """The regular files of a tar of plain ustar headers (what snddiag writes), read straight
+    from the stream, each member hashed while it is read; _Unusual at the first thing that
+    needs tarfile (the caller then reads the bundle again with it)."""
+    found = _Admitted(limits)
+    blocks = _Blocks(stream)
+    while True:
+        block = blocks.take(_BLOCK)
+        if block == _ZERO_BLOCK and found.count:
+            break
+        name, isdir, size = _plain_header(block)
+        found.count_one()
+        path = found.admit(name, isdir, size)
+        if path is None:
+            if size:
+                raise _Unusual
+            continue
+        digest = hashlib.sha256()
+        head = b""
+        left = size
+        while left:
+            piece = blocks.take(min(_CHUNK, left))
+            if not piece:
+                raise _Unusual
+            digest.update(piece)
+            left -= len(piece)
+            if len(head) < _KEPT_BYTES:
+                head += piece[: _KEPT_BYTES - len(head)]
+        if len(blocks.take(-size % _BLOCK)) != -size % _BLOCK:
+            raise _Unusual
+        found.files[path] = _Member(head, size, digest.hexdigest())
+    _drain(stream)
+    return found
 
 
 def _bundle_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
@@ -218,9 +335,9 @@ def _bundle_info(manifest: Mapping[str, Any]) -> dict[str, Any]:
     return info
 
 
-def _evidence(manifest_text: str, files: dict[str, _Member]) -> Evidence:
+def _evidence(manifest: object, files: dict[str, _Member]) -> Evidence:
     try:
-        meta, records = parse_manifest(manifest_text)
+        meta, records = manifest_parts(manifest)
     except EvidenceError as err:
         raise BundleError(str(err)) from err
     evidence = Evidence(meta=meta)
@@ -266,6 +383,19 @@ def _diagnosis(files: dict[str, _Member], info: Mapping[str, Any]) -> dict[str, 
     return document if isinstance(document, dict) else None
 
 
+def _unpacked(
+    raw: IO[bytes], limits: Limits, reader: Callable[[IO[bytes], Limits], _Admitted]
+) -> _Admitted:
+    raw.seek(0)
+    with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
+        cap = _Capped(
+            gz,  # type: ignore[arg-type]
+            limits.max_total_bytes + _HEADER_ALLOWANCE,
+            f"the --max-total-mb limit ({limits.max_total_bytes // MIB} MB)",
+        )
+        return reader(cap, limits)  # type: ignore[arg-type]
+
+
 def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
     """The evidence of a bundle; raises BundleError with a one-line reason."""
     limits = limits or Limits()
@@ -275,14 +405,10 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         with open(path, "rb") as raw:
             if raw.read(2) != b"\x1f\x8b":
                 raise BundleError("not a gzip file (a bundle is a .tar.gz)")
-            raw.seek(0)
-            with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-                cap = _Capped(
-                    gz,  # type: ignore[arg-type]
-                    limits.max_total_bytes + _HEADER_ALLOWANCE,
-                    f"the --max-total-mb limit ({limits.max_total_bytes // MIB} MB)",
-                )
-                top, files = _read_members(cap, limits)  # type: ignore[arg-type]
+            try:
+                found = _unpacked(raw, limits, _read_plain)
+            except _Unusual:
+                found = _unpacked(raw, limits, _read_members)
     except EOFError as err:
         raise BundleError("truncated: the gzip stream ends early") from err
     except (gzip.BadGzipFile, zlib.error) as err:
@@ -296,6 +422,9 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
         raise BundleError(f"not a tar archive ({err})") from err
     except OSError as err:
         raise BundleError(f"cannot read: {err.strerror or err}") from err
+    if not found.top:
+        raise BundleError("empty archive")
+    top, files = found.top, found.files
     manifest = files.get(MANIFEST_NAME)
     if manifest is None:
         raise BundleError(f"no {MANIFEST_NAME} in {_shown(top + '/')} (not a snddiag bundle?)")
@@ -309,5 +438,5 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
     if not isinstance(document, dict):
         raise BundleError(f"{MANIFEST_NAME} is not a JSON object")
     info = _bundle_info(document)
-    evidence = _evidence(manifest_text, files)
+    evidence = _evidence(document, files)
     return Bundle(path, evidence, _diagnosis(files, info), info)
