@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from .host_audio import PULSE_SOCKET, WAV_PATH
 from .lab import COLDPLUG, LAB_USER, Scenario, host_tsc_khz, session_env
+from .oot_module import GUEST_PATH as OOT_VIRTIO_SND
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -136,6 +137,19 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_rules=frozenset({"driver-not-in-kernel"}),
         expect_words=("backports",),
         guest_snd_loaded=False,
+    ),
+    Scenario(
+        name="old-driver-6-1",
+        description="Debian 12's 6.1 kernel with virtio_snd built out of tree from its own "
+        "source (older than 'ALSA: virtio: use ack callback'), insmod'ed: one ALSA card",
+        kernel="6.1",
+        qemu_args=VIRTIO_PCI,
+        oot_virtio_snd=True,
+        setup=("modprobe snd_pcm", f"insmod {OOT_VIRTIO_SND}"),
+        expect_exit=0,
+        expect_status="ok",
+        expect_rules=HEADLESS | {"driver-known-bugs"},
+        guest_cards=r"virtio-snd - VirtIO SoundCard\s+VirtIO SoundCard at pci/",
     ),
     Scenario(
         name="module-not-loaded",
@@ -859,19 +873,34 @@ def stopped_while_playing(command: str) -> str:
     )
 
 
+_PLAYBACK_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0p/sub0/status 2>/dev/null"
+_CAPTURE_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0c/sub0/status 2>/dev/null"
+
+
+def _once(command: str, tests: tuple[str, ...], then: str) -> str:
+    """`command` in the background; once each of `tests` held in turn, `then`; the exit code
+    is the command's."""
+    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
+    return f"{command} & p=$!; " + "".join(wait.format(test=t) for t in tests) + f"{then}; wait $p"
+
+
 def once_stressing(command: str, then: str) -> str:
     """`command` in the background; once its lifecycle stress runs (the capture test has come
     and gone and the playback PCM runs again), `then`; the exit code is the command's."""
-    playback = "/proc/asound/card0/pcm0p/sub0/status"
-    capture = "/proc/asound/card0/pcm0c/sub0/status"
-    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
-    return (
-        f"{command} & p=$!; "
-        + wait.format(test=f"grep -q RUNNING {capture} 2>/dev/null")
-        + wait.format(test=f"! grep -q RUNNING {capture} 2>/dev/null")
-        + wait.format(test=f"grep -q RUNNING {playback} 2>/dev/null")
-        + f"{then}; wait $p"
-    )
+    return _once(command, (_CAPTURE_RUNS, f"! {_CAPTURE_RUNS}", _PLAYBACK_RUNS), then)
+
+
+def once_recording(command: str, then: str) -> str:
+    """`command` in the background; once its capture test runs (its playback test is over and
+    the playback PCM closed), `then`; the exit code is the command's."""
+    return _once(command, (_CAPTURE_RUNS,), then)
+
+
+# A second player takes the playback PCM while snddiag records: every re-open of the lifecycle
+# stress finds it busy. aplay of silence from /dev/zero, as a long file would.
+APLAY_TAKES_PLAYBACK = (
+    "aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 -d 300 /dev/zero >/dev/null 2>&1 & true"
+)
 
 
 # Ctrl-C in the middle of the stress: snddiag must end (130) and leave no stream open. A shell
@@ -912,10 +941,14 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session": {"play": PLAY},
     "play-session-unlinked": {"play": PLAY},
     "play-session-busy": {"play": PLAY},
+    "play-lifecycle-busy": {"play": once_recording(PLAY, APLAY_TAKES_PLAYBACK)},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
-_CAPTURED_AS = {"play-xrun": stopped_while_playing(SNAPSHOT)}
+_CAPTURED_AS = {
+    "play-xrun": stopped_while_playing(SNAPSHOT),
+    "play-lifecycle-busy": once_recording(SNAPSHOT, APLAY_TAKES_PLAYBACK),
+}
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
     name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
     for name in PLAY_COMMANDS
@@ -1073,6 +1106,17 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_status="warning",
         expect_rules=frozenset({"data-path-busy"}) | SILENT_MIC | HEADLESS,
         expect_words=("pw-play",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-lifecycle-busy",
+        description="healthy-pci where aplay takes the playback PCM while snddiag records: the "
+        "lifecycle stress's re-opens fail with EBUSY",
+        qemu_args=VIRTIO_PCI,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-lifecycle-busy"}) | SILENT_MIC | HEADLESS,
+        expect_words=("fuser",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
