@@ -896,14 +896,15 @@ def once_stressing(command: str, then: str) -> str:
     return _once(command, (_CAPTURE_RUNS, f"! {_CAPTURE_RUNS}", _PLAYBACK_RUNS), then)
 
 
-def once_recording(command: str, then: str) -> str:
-    """`command` in the background; once its capture test runs (its playback test is over and
-    the playback PCM closed), `then`; the exit code is the command's."""
-    return _once(command, (_CAPTURE_RUNS,), then)
+def once_playing(command: str, then: str) -> str:
+    """`command` in the background; once its playback test runs, `then`; the exit code is the
+    command's."""
+    return _once(command, (_PLAYBACK_RUNS,), then)
 
 
-# A second player takes the playback PCM while snddiag records: every re-open of the lifecycle
-# stress finds it busy. aplay of silence from /dev/zero, as a long file would.
+# A second player asks for the playback PCM while snddiag's playback test holds it: its blocking
+# open waits and gets the PCM the moment the test closes it, so the lifecycle stress's open
+# (after the capture test) finds it busy. aplay of silence from /dev/zero, as a long file would.
 APLAY_TAKES_PLAYBACK = (
     "aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 -d 300 /dev/zero >/dev/null 2>&1 & true"
 )
@@ -947,14 +948,14 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session": {"play": PLAY},
     "play-session-unlinked": {"play": PLAY},
     "play-session-busy": {"play": PLAY},
-    "play-lifecycle-busy": {"play": once_recording(PLAY, APLAY_TAKES_PLAYBACK)},
+    "play-lifecycle-busy": {"play": once_playing(PLAY, APLAY_TAKES_PLAYBACK)},
     "play-old-driver-6-1": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
 _CAPTURED_AS = {
     "play-xrun": stopped_while_playing(SNAPSHOT),
-    "play-lifecycle-busy": once_recording(SNAPSHOT, APLAY_TAKES_PLAYBACK),
+    "play-lifecycle-busy": once_playing(SNAPSHOT, APLAY_TAKES_PLAYBACK),
 }
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
     name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
@@ -1126,8 +1127,8 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="play-lifecycle-busy",
-        description="healthy-pci where aplay takes the playback PCM while snddiag records: the "
-        "lifecycle stress's first open (a re-open after the playback test) fails with EBUSY",
+        description="healthy-pci where aplay asks for the playback PCM while snddiag plays and "
+        "gets it when snddiag closes it: the lifecycle stress's first open fails with EBUSY",
         qemu_args=VIRTIO_PCI,
         expect_exit=1,
         expect_status="warning",
