@@ -902,11 +902,13 @@ def once_playing(command: str, then: str) -> str:
     return _once(command, (_PLAYBACK_RUNS,), then)
 
 
-# A second player asks for the playback PCM while snddiag's playback test holds it: its blocking
-# open waits and gets the PCM the moment the test closes it, so the lifecycle stress's open
-# (after the capture test) finds it busy. aplay of silence from /dev/zero, as a long file would.
+# A second player wants the playback PCM while snddiag's playback test holds it, and tries again
+# until it gets it (aplay's open does not wait for a busy device): it takes the PCM once the test
+# closes it, so the lifecycle stress finds it busy. aplay of silence from /dev/zero, as a long
+# file would.
 APLAY_TAKES_PLAYBACK = (
-    "aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 -d 300 /dev/zero >/dev/null 2>&1 & true"
+    "(until aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 -d 300 /dev/zero; do sleep 0.05;"
+    " done) >/dev/null 2>&1 & true"
 )
 
 
@@ -1127,8 +1129,8 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
     ),
     Scenario(
         name="play-lifecycle-busy",
-        description="healthy-pci where aplay asks for the playback PCM while snddiag plays and "
-        "gets it when snddiag closes it: the lifecycle stress's first open fails with EBUSY",
+        description="healthy-pci where aplay, retried from the moment snddiag plays, takes the "
+        "playback PCM once snddiag closes it: the lifecycle stress's open fails with EBUSY",
         qemu_args=VIRTIO_PCI,
         expect_exit=1,
         expect_status="warning",
