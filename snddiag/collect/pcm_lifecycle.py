@@ -30,7 +30,7 @@ from snddiag.collect.pcm import (
     offered,
     status,
 )
-from snddiag.collect.pcm_open import OPEN_FLAGS, PcmError
+from snddiag.collect.pcm_open import OPEN_FLAGS, PcmError, busy_reason, holders
 
 BUDGET_S = 20.0
 """No cycle starts after this (the whole test then ends within a cycle's limit of it)."""
@@ -278,14 +278,22 @@ def _run_cycle(fd: int, plan: Plan, info: int, seen: _Cycle) -> None:
     _call(fd, "drop", abi.SNDRV_PCM_IOCTL_DROP)
 
 
+def _open_failure(node: Path, number: int, config: str, exc: OSError) -> Failure:
+    detail = (
+        busy_reason(node, holders(node))
+        if exc.errno == errnos.EBUSY
+        else f"cannot open {node}: {exc.strerror or exc}"
+    )
+    return Failure(number, "open", _errno_name(exc.errno), config, detail)
+
+
 def _cycle(node: Path, number: int, plan: Plan, info: int) -> tuple[_Cycle, Failure | None]:
     seen = _Cycle()
     failure: Failure | None = None
     try:
         fd = os.open(node, OPEN_FLAGS)
     except OSError as exc:
-        detail = f"cannot open {node}: {exc.strerror or exc}"
-        return seen, Failure(number, "open", _errno_name(exc.errno), plan.label(), detail)
+        return seen, _open_failure(node, number, plan.label(), exc)
     try:
         _run_cycle(fd, plan, info, seen)
     except _Failed as exc:
@@ -315,8 +323,10 @@ def stress(node: Path, device: str) -> LifecycleResult:
     try:
         fd = os.open(node, OPEN_FLAGS)
     except OSError as exc:
+        # The first cycle's open, which reads what the device offers before any plan exists.
+        first = _open_failure(node, 1, "reading what the device offers", exc)
         return LifecycleResult(
-            Outcome.FAILED, device, reason=f"cannot open {node}: {exc.strerror or exc}"
+            Outcome.FAILED, device, cycles=1, failures=(first,), reason=first.detail
         )
     try:
         params = offered(fd)

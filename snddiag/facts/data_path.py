@@ -148,6 +148,11 @@ class Lifecycle:
     failed_calls: tuple[str, ...] | None = fact(
         "the calls that failed, each once, in order of first failure", NO_STRESS
     )
+    failed_errnos: tuple[str, ...] | None = fact(
+        "the errno names of the failed calls, each once, in order of first failure (EBUSY, "
+        "EINVAL, ETIMEDOUT)",
+        NO_STRESS,
+    )
     first_failure: str | None = fact(
         "the first failure in one line: cycle, call, errno, configuration and what was seen",
         "the stress did not run, or nothing failed",
@@ -259,6 +264,7 @@ def _lifecycle(record: LifecycleRecord | None) -> Lifecycle:
         planned=record.planned,
         failures=record.failures,
         failed_calls=tuple(dict.fromkeys(f.call for f in record.failures if f.call)),
+        failed_errnos=tuple(dict.fromkeys(f.errno for f in record.failures if f.errno)),
         first_failure=_failure_line(record.failures[0]) if record.failures else None,
         rates_tried=tuple(str(r) for r in record.rates_tried),
         formats_tried=record.formats_tried,

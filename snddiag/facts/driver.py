@@ -45,7 +45,7 @@ NO_CONFIG = "no kernel config could be read"
 class Driver:
     config: str | None = fact("CONFIG_SND_VIRTIO: y, m or n", NO_CONFIG)
     in_kernel: bool | None = fact(
-        "this kernel has the driver, built in or as a module",
+        "this kernel has the driver: built in, as a module, or loaded (an out-of-tree build)",
         "neither the config, the module indexes nor the loaded modules tell",
     )
     builtin: bool | None = fact(
@@ -178,6 +178,8 @@ def _loaded(evidence: Evidence, builtin: bool | None) -> bool | None:
 
 
 def _in_kernel(option: str | None, installed: bool | None, loaded: bool | None) -> bool | None:
+    if loaded:  # an out-of-tree build loads into a kernel whose config says n
+        return True
     if option is not None:
         return option in ("y", "m")
     if installed is not None:

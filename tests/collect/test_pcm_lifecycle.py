@@ -8,6 +8,8 @@ import json
 from dataclasses import asdict
 from pathlib import Path
 
+import pytest
+
 from snddiag.collect import pcm_lifecycle as life
 from snddiag.collect.pcm import Outcome
 from snddiag.parse.data_path import parse_data_path
@@ -70,10 +72,31 @@ def test_an_open_that_fails_is_a_failure_of_its_cycle(tmp_path: Path) -> None:
     assert seen.start_latency_ms is None
 
 
+def test_a_busy_reopen_names_the_holder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    node = tmp_path / "pcmC0D0p"
+    node.write_bytes(b"")
+
+    def busy(path: object, flags: int) -> int:
+        raise OSError(errno.EBUSY, "Device or resource busy")
+
+    monkeypatch.setattr(life.os, "open", busy)
+    monkeypatch.setattr(life, "holders", lambda seen: [(412, "aplay")] if seen == node else [])
+    _, failure = life._cycle(node, 2, life.Plan(48000, S16), 0)
+    assert failure is not None
+    assert (failure.cycle, failure.call, failure.errno) == (2, "open", "EBUSY")
+    assert "held by aplay (pid 412)" in failure.detail
+    # Taken before the first cycle: the open that reads the device's parameters is cycle 1's.
+    result = life.stress(node, "hw:0,0")
+    assert (result.status, result.cycles) == (Outcome.FAILED, 1)
+    assert [(f.cycle, f.call, f.errno) for f in result.failures] == [(1, "open", "EBUSY")]
+    assert result.reason is not None and "held by aplay (pid 412)" in result.reason
+
+
 def test_without_a_node_the_stress_fails_with_the_reason(tmp_path: Path) -> None:
     result = life.stress(tmp_path / "pcmC0D0p", "hw:0,0")
     assert result.status is Outcome.FAILED
     assert result.reason is not None and result.reason.startswith("cannot open ")
+    assert [(f.cycle, f.call, f.errno) for f in result.failures] == [(1, "open", "ENOENT")]
 
 
 def test_plan_labels_name_rate_format_period_and_pause() -> None:

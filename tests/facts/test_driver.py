@@ -132,6 +132,12 @@ def test_loaded_without_config_or_tree_means_in_kernel() -> None:
     assert _driver({"proc/modules": "virtio_snd 45056 0 - Live 0x0\n"}).in_kernel is True
 
 
+def test_an_out_of_tree_build_loaded_into_a_kernel_without_the_driver() -> None:
+    driver = build_facts(guest_evidence("old-driver-6-1")).driver
+    assert (driver.config, driver.installed) == ("n", False)
+    assert (driver.loaded, driver.in_kernel) == (True, True)
+
+
 def test_a_modprobe_blacklist_without_a_readable_command_line_is_still_a_blacklist() -> None:
     conf = "blacklist virtio_snd\noptions virtio_snd pcm_buffer_ms=320 flag\noptions other x=1\n"
     driver = _driver(

@@ -138,6 +138,8 @@ class Scenario:
     guest_dmesg: tuple[str, ...] = ()
     guest_snd_loaded: bool = True
     guest_cards: str | None = None
+    # Build virtio_snd out of tree for this kernel first (tests/guest/oot_module.py).
+    oot_virtio_snd: bool = False
 
 
 @dataclass(frozen=True)
@@ -630,6 +632,14 @@ def _wait(proc: subprocess.Popen[bytes], done: Path, timeout_s: float) -> None:
         time.sleep(0.2)
 
 
+def _build_oot_modules(scenarios: Iterable[Scenario]) -> None:
+    from tests.guest import oot_module
+
+    for scenario in scenarios:
+        if scenario.oot_virtio_snd:
+            oot_module.build(kernel_for(scenario).release)
+
+
 def run_in_guest(
     scenario: Scenario,
     commands: Mapping[str, str],
@@ -646,6 +656,7 @@ def run_in_guest(
     require_lab([scenario])
     kernel = kernel_for(scenario)
     initramfs = build_initramfs(kernel)
+    _build_oot_modules([scenario])
     work = Path(tempfile.mkdtemp(prefix=f"snddiag-lab-{scenario.name}-"))
     try:
         out = work / "out"
@@ -730,6 +741,7 @@ def boot_all(
     require_lab(scenarios)
     for arch, series in {(s.arch, s.kernel) for s in scenarios}:
         build_initramfs(find_kernel(series, arch))
+    _build_oot_modules(scenarios)
 
     def boot(scenario: Scenario) -> GuestRun | LabError:
         keep = keep_root / scenario.name if keep_root is not None else None

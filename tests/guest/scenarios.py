@@ -12,6 +12,7 @@ from dataclasses import replace
 
 from .host_audio import PULSE_SOCKET, WAV_PATH
 from .lab import COLDPLUG, LAB_USER, Scenario, host_tsc_khz, session_env
+from .oot_module import GUEST_PATH as OOT_VIRTIO_SND
 
 VIRTIO_PCI = ("-device", "virtio-sound-pci,audiodev=snd0", "-audiodev", "none,id=snd0")
 VIRTIO_MMIO = ("-device", "virtio-sound-device,audiodev=snd0", "-audiodev", "none,id=snd0")
@@ -64,6 +65,24 @@ UNSIGNED_VIRTIO_SND = (
     " /run/lab-unsigned/virtio_snd.ko",
     "modprobe snd_pcm",
     "insmod /run/lab-unsigned/virtio_snd.ko || true",
+)
+
+# Debian 12's 6.1 has no virtio_snd: the lab's build of it from that kernel's own source
+# (tests/guest/oot_module.py), loaded by hand as after a DKMS or hand build.
+OLD_DRIVER_LOADED = ("modprobe snd_pcm", f"insmod {OOT_VIRTIO_SND}")
+
+OLD_DRIVER = Scenario(
+    name="old-driver-6-1",
+    description="Debian 12's 6.1 kernel with virtio_snd built out of tree from its own "
+    "source (older than 'ALSA: virtio: use ack callback'), insmod'ed: one ALSA card",
+    kernel="6.1",
+    qemu_args=VIRTIO_PCI,
+    oot_virtio_snd=True,
+    setup=OLD_DRIVER_LOADED,
+    expect_exit=0,
+    expect_status="ok",
+    expect_rules=HEADLESS | {"driver-known-bugs"},
+    guest_cards=r"virtio-snd - VirtIO SoundCard\s+VirtIO SoundCard at pci/",
 )
 
 # Alpine's default tools are busybox applets: put them first in PATH for everything after set-up.
@@ -137,6 +156,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         expect_words=("backports",),
         guest_snd_loaded=False,
     ),
+    OLD_DRIVER,
     Scenario(
         name="module-not-loaded",
         description="healthy-pci without coldplug: the device is there, nobody loaded virtio_snd",
@@ -912,19 +932,37 @@ def stopped_while_playing(command: str) -> str:
     )
 
 
+_PLAYBACK_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0p/sub0/status 2>/dev/null"
+_CAPTURE_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0c/sub0/status 2>/dev/null"
+
+
+def _once(command: str, tests: tuple[str, ...], then: str) -> str:
+    """`command` in the background; once each of `tests` held in turn, `then`; the exit code
+    is the command's."""
+    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
+    return f"{command} & p=$!; " + "".join(wait.format(test=t) for t in tests) + f"{then}; wait $p"
+
+
 def once_stressing(command: str, then: str) -> str:
     """`command` in the background; once its lifecycle stress runs (the capture test has come
     and gone and the playback PCM runs again), `then`; the exit code is the command's."""
-    playback = "/proc/asound/card0/pcm0p/sub0/status"
-    capture = "/proc/asound/card0/pcm0c/sub0/status"
-    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
-    return (
-        f"{command} & p=$!; "
-        + wait.format(test=f"grep -q RUNNING {capture} 2>/dev/null")
-        + wait.format(test=f"! grep -q RUNNING {capture} 2>/dev/null")
-        + wait.format(test=f"grep -q RUNNING {playback} 2>/dev/null")
-        + f"{then}; wait $p"
-    )
+    return _once(command, (_CAPTURE_RUNS, f"! {_CAPTURE_RUNS}", _PLAYBACK_RUNS), then)
+
+
+def once_playing(command: str, then: str) -> str:
+    """`command` in the background; once its playback test runs, `then`; the exit code is the
+    command's."""
+    return _once(command, (_PLAYBACK_RUNS,), then)
+
+
+# A second player wants the playback PCM while snddiag's playback test holds it, and tries again
+# until it gets it (aplay's open does not wait for a busy device): it takes the PCM once the test
+# closes it, so the lifecycle stress finds it busy. aplay of silence from /dev/zero, as a long
+# file would.
+APLAY_TAKES_PLAYBACK = (
+    "(until aplay -q -D hw:0,0 -t raw -f S16_LE -r 48000 -c 2 -d 300 /dev/zero; do sleep 0.05;"
+    " done) >/dev/null 2>&1 & true"
+)
 
 
 # Ctrl-C in the middle of the stress: snddiag must end (130) and leave no stream open. A shell
@@ -966,10 +1004,15 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session-unlinked": {"play": PLAY},
     "play-session-busy": {"play": PLAY},
     "play-session-stalled": {"play": PLAY},
+    "play-lifecycle-busy": {"play": once_playing(PLAY, APLAY_TAKES_PLAYBACK)},
+    "play-old-driver-6-1": {"play": PLAY},
 }
 """Per play scenario: the commands test_play.py runs in its guest ({name: shell line})."""
 
-_CAPTURED_AS = {"play-xrun": stopped_while_playing(SNAPSHOT)}
+_CAPTURED_AS = {
+    "play-xrun": stopped_while_playing(SNAPSHOT),
+    "play-lifecycle-busy": once_playing(SNAPSHOT, APLAY_TAKES_PLAYBACK),
+}
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
     name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
     for name in PLAY_COMMANDS
@@ -1031,6 +1074,15 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_rules=SILENT_MIC | HEADLESS,
         expect_words=("in.voices", "Microphone"),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    replace(
+        OLD_DRIVER,
+        name="play-old-driver-6-1",
+        description="old-driver-6-1 with --play: the driver before 'ALSA: virtio: use ack "
+        "callback' plays, records and lives through the lifecycle stress",
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=SILENT_MIC | HEADLESS | {"driver-known-bugs"},
     ),
     Scenario(
         name="play-host-tone",
@@ -1127,6 +1179,17 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         expect_status="warning",
         expect_rules=frozenset({"data-path-busy"}) | SILENT_MIC | HEADLESS,
         expect_words=("pw-play",),
+        guest_cards=r"virtio-snd - VirtIO SoundCard",
+    ),
+    Scenario(
+        name="play-lifecycle-busy",
+        description="healthy-pci where aplay, retried from the moment snddiag plays, takes the "
+        "playback PCM once snddiag closes it: the lifecycle stress's open fails with EBUSY",
+        qemu_args=VIRTIO_PCI,
+        expect_exit=1,
+        expect_status="warning",
+        expect_rules=frozenset({"data-path-lifecycle-busy"}) | SILENT_MIC | HEADLESS,
+        expect_words=("fuser",),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
