@@ -24,7 +24,7 @@ from tests.guests import REPO
 from . import host_audio, lab
 from .host_audio import host_side, wav_of
 from .lab import GuestRun, LabError
-from .scenarios import PLAY_COMMANDS, PLAY_SCENARIOS, Scenario
+from .scenarios import LOADED_HOST, PLAY_COMMANDS, PLAY_SCENARIOS, Scenario
 
 BY_NAME = {s.name: s for s in PLAY_SCENARIOS}
 SCHEMA = json.loads((REPO / "snddiag" / "report" / "schema.json").read_text())
@@ -145,12 +145,6 @@ def _summary(doc: dict[str, Any]) -> str:
     lines = [f"status={doc.get('status')} data_path={json.dumps(doc.get('data_path'))}"]
     lines += [f"  {f.get('severity')} {f.get('rule')}: {f.get('title')}" for f in doc["findings"]]
     return "\n".join(lines)
-
-
-# What a guest on an overloaded host really sees, and --play rightly reports: on this 2-core lab
-# host at load averages near 20, a TCG guest's playback measured 32.5 kHz (QEMU starved) and its
-# capture overran once. Scenarios about something else may show them on top.
-LOADED_HOST = frozenset({"data-path-xruns", "data-path-rate-off"})
 
 
 @pytest.mark.guest
