@@ -83,6 +83,9 @@ def _bounded(
             if isinstance(outcome, Done):
                 found: BundleDiagnosis = outcome.value
                 return found
+            if outcome.library:
+                # The command line's own answer to a library that is not installed (69).
+                raise ModuleNotFoundError(outcome.reason, name=outcome.library)
             if outcome.bug:
                 raise WorkerBugError(outcome.reason)
             raise BundleError(outcome.reason)
@@ -108,7 +111,8 @@ def _diagnose_here(path: Path, rules: list[Rule], limits: Limits) -> BundleDiagn
 
 
 def unreadable(path: str, reason: str, code: int = ExitCode.DATA_ERR) -> dict[str, Any]:
-    """The bundles item of a bundle that could not be read (65), or of a bug on it (70)."""
+    """The bundles item of a bundle that could not be read (65), of a library of snddiag's
+    missing in its worker (69), or of a bug on it (70)."""
     return {"path": path, "status": "unreadable", "error": reason, "exit_code": int(code)}
 
 
@@ -163,7 +167,13 @@ def analyze_many(
         if isinstance(outcome, Done):
             result: dict[str, Any] = outcome.value
         else:
-            code = ExitCode.SOFTWARE if outcome.bug else ExitCode.DATA_ERR
+            code = (
+                ExitCode.MISSING_LIBRARY
+                if outcome.library
+                else ExitCode.SOFTWARE
+                if outcome.bug
+                else ExitCode.DATA_ERR
+            )
             result = unreadable(paths[index], outcome.reason, code)
         if not ordered:
             yield result

@@ -23,8 +23,10 @@ from multiprocessing.connection import Connection, wait
 from typing import Any, Union
 
 from snddiag.bundle import MIB, BundleError, Limits
+from snddiag.needs import BY_MODULE, install_hint, missing_library
 
-# What a child sends back: ("ok", value), ("refused", reason), ("memory", None), ("bug", repr).
+# What a child sends back: ("ok", value), ("refused", reason), ("memory", None),
+# ("library", module), ("bug", repr).
 _Message = tuple[str, Any]
 _MEMORY_EXIT = 75  # the child could not even report its MemoryError
 
@@ -38,6 +40,7 @@ class Done:
 class Failed:
     reason: str  # one line: "took longer than 30 s (--timeout-s)"
     bug: bool = False  # an exception in snddiag itself, not a property of the input
+    library: str = ""  # the module of a library of snddiag's that is not installed
 
 
 Outcome = Union[Done, Failed]
@@ -96,6 +99,9 @@ def _serve(
             message = ("memory", None)
         except BundleError as err:
             message = ("refused", str(err))
+        except ModuleNotFoundError as err:
+            lib = missing_library(err)
+            message = ("library", lib.module) if lib is not None else ("bug", repr(err))
         except Exception as err:  # a bug on one input must not hide the others
             message = ("bug", repr(err))
         try:
@@ -123,6 +129,8 @@ def _outcome(message: _Message | None, exitcode: int | None, limits: Limits) -> 
             return Failed(str(value))
         if kind == "memory":
             return Failed(memory_text(limits))
+        if kind == "library":
+            return Failed(install_hint(BY_MODULE[value]), library=value)
         return Failed(f"internal error: {value} (a bug in snddiag: report it)", bug=True)
     if exitcode == _MEMORY_EXIT:
         return Failed(memory_text(limits))

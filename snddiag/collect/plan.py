@@ -58,6 +58,7 @@ MODULES: tuple[Source, ...] = (
     File("sys/module/virtio_snd/initstate"),
     File("proc/sys/kernel/dmesg_restrict"),
     File("proc/sys/kernel/modules_disabled"),
+    File("sys/kernel/security/lockdown"),
 )
 
 ALSA: tuple[Source, ...] = (

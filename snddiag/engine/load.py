@@ -35,7 +35,7 @@ from snddiag.engine.rule_dirs import (
     files_below,
     rule_files,
 )
-from snddiag.engine.values import fact_kind, fact_values
+from snddiag.engine.values import Kind, fact_kind, fact_values
 
 # The rule model lives in engine/model.py; loading is here, and so is what callers import.
 __all__ = [
@@ -46,7 +46,13 @@ __all__ = [
 
 RULE_ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 SIDES = ("guest", "host")
-STEP_FILTERS = ("distro", "arch", "vmm", "flavour")
+STEP_FILTERS = ("distro", "arch", "vmm", "flavour", "lockdown")
+# The filters whose values are checked as a condition on their fact is.
+FILTER_FACTS = {"vmm": "host.vmm", "lockdown": "kernel.lockdown", "distro": "system.distro_id"}
+# Open sets with values snddiag knows (facts.system.KNOWN_DISTRO_IDS): a value close to one of
+# those (a typo) is refused, any other is taken as written (a distribution snddiag does not know).
+OPEN_WITH_KNOWN = ("system.distro_id", "system.distro_like")
+TYPO_SIMILARITY = 0.8  # difflib's ratio: 'debain' 0.83 from 'debian', 'raspbian' 0.71
 RULE_KEYS = frozenset(
     {
         "id", "severity", "layer", "title", "when", "moot_if", "explain", "evidence",
@@ -240,6 +246,8 @@ class _Checker:
             self.regex_risk(node, op, leaf.value.pattern)
         if op in ("eq", "ne", "in"):
             self.closed_values(node, op, fact, node[op])
+        elif op == "contains" and fact_kind(fact) is Kind.TEXTS:
+            self.near_known(node, op, fact, node[op])
         return leaf
 
     def closed_values(self, node: LinedDict, key: str, fact: str, operand: Any) -> None:
@@ -247,6 +255,7 @@ class _Checker:
         is compared only with those (a step's `vmm:` filter too)."""
         values = fact_values(fact)
         if not values:
+            self.near_known(node, key, fact, operand)
             return
         for value in operand if isinstance(operand, list) else [operand]:
             if isinstance(value, str) and value not in values:
@@ -258,6 +267,24 @@ class _Checker:
                     + f"; its values: {', '.join(values)}",
                     key,
                 )
+
+    def near_known(self, node: LinedDict, key: str, fact: str, operand: Any) -> None:
+        """`{fact: system.distro_id, eq: debain}`: a typo of a value snddiag knows, in a fact
+        whose values are an open set."""
+        if fact not in OPEN_WITH_KNOWN:
+            return
+        from snddiag.facts.system import KNOWN_DISTRO_IDS as known
+
+        for value in operand if isinstance(operand, list) else [operand]:
+            if isinstance(value, str) and value not in known:
+                hint = _closest_of(value, known, TYPO_SIMILARITY)
+                if hint:
+                    raise self.fail(
+                        node,
+                        f"{fact} '{value}' is no value snddiag knows: did you mean '{hint}'? "
+                        f"(known: {', '.join(known)}; a value far from those is taken as written)",
+                        key,
+                    )
 
     def quote(self, node: Any) -> Quote:
         if not isinstance(node, LinedDict):
@@ -289,8 +316,8 @@ class _Checker:
                     values = [values]
                 if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
                     raise self.fail(node, f"'{name}' must be a string or a list of strings", name)
-                if name == "vmm":
-                    self.closed_values(node, name, "host.vmm", values)
+                if name in FILTER_FACTS:
+                    self.closed_values(node, name, FILTER_FACTS[name], values)
                 filters.append((name, tuple(values)))
         return tuple(filters)
 
@@ -376,10 +403,10 @@ def _closest(fact: str) -> str:
     return _closest_of(fact, KNOWN_PATHS)
 
 
-def _closest_of(word: str, known: Iterable[str]) -> str:
+def _closest_of(word: str, known: Iterable[str], cutoff: float = 0.6) -> str:
     import difflib
 
-    found = difflib.get_close_matches(word, sorted(known), n=1)
+    found = difflib.get_close_matches(word, sorted(known), n=1, cutoff=cutoff)
     return found[0] if found else ""
 
 

@@ -23,6 +23,9 @@ def _matches_filter(name: str, wanted: tuple[str, ...], facts: Facts) -> bool:
         have, known = [system.arch], system.arch is not None
     elif name == "vmm":
         have, known = [host.vmm], host.vmm is not None
+    elif name == "lockdown":
+        lockdown = facts.kernel.lockdown
+        have, known = [lockdown], lockdown is not None
     else:  # flavour: a substring of the kernel flavour ("cloud" matches "cloud-amd64")
         flavour = system.kernel_flavour
         if flavour is None:

@@ -18,6 +18,7 @@ from snddiag.facts.docs import fact
 from snddiag.parse import Parsed
 from snddiag.parse.kconfig import KernelConfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
+from snddiag.parse.lockdown import LOCKDOWN_MODES, parse_lockdown
 from snddiag.parse.syslog import parse_log_file
 
 LogLines = tuple[KernelLine, ...]
@@ -40,6 +41,7 @@ SOURCES: dict[str, tuple[str, ...]] = {
     "kernel.cmdline": declared("proc/cmdline"),
     "kernel.config_source": CONFIG_KEYS,
     "kernel.modules_disabled": declared("proc/sys/kernel/modules_disabled"),
+    "kernel.lockdown": declared("sys/kernel/security/lockdown"),
     "kernel.modules_supported": declared(*CONFIG_KEYS, "proc/modules"),
     "kernel.sound_supported": declared(
         *CONFIG_KEYS,
@@ -76,6 +78,12 @@ class Kernel:
     )
     modules_disabled: bool | None = fact(
         "kernel.modules_disabled=1: no module can be loaded any more"
+    )
+    lockdown: str | None = fact(
+        "the kernel lockdown in force (lockdown= on the command line, or Secure Boot): from "
+        "integrity on, no unsigned module loads and module signing cannot be switched off",
+        "securityfs not mounted at /sys/kernel/security, or a kernel without the lockdown LSM",
+        values=LOCKDOWN_MODES,
     )
     modules_supported: bool | None = fact(
         "the kernel can load modules at all (CONFIG_MODULES; without it there is no /proc/modules)",
@@ -163,6 +171,11 @@ def _log_restricted(evidence: Evidence) -> bool | None:
     return None
 
 
+def _lockdown(evidence: Evidence) -> str | None:
+    text = evidence.text("sys/kernel/security/lockdown")
+    return parse_lockdown(text).value if text is not None else None
+
+
 def _enabled(config: Config, option: str) -> bool:
     return config.get(option, "n") in ("y", "m")
 
@@ -237,6 +250,7 @@ def build_kernel(
         cmdline=_strip(evidence, "proc/cmdline"),
         config_source=config_source,
         modules_disabled=(disabled == "1") if disabled is not None else None,
+        lockdown=_lockdown(evidence),
         modules_supported=modules_supported,
         sound_supported=_sound_supported(evidence, config, modules_supported),
     )

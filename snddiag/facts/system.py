@@ -13,6 +13,9 @@ from snddiag.facts.vmm import VMM_SOURCES, VMMS, identify, offers_virtio_sound, 
 from snddiag.parse.os_release import parse_os_release
 
 NO_OS_RELEASE = "neither /etc/os-release nor /usr/lib/os-release could be read"
+# os-release IDs are each distribution's own word, an open set (docs/facts.md); these are the
+# ones snddiag's shipped advice names.
+KNOWN_DISTRO_IDS = ("alpine", "arch", "archarm", "debian", "fedora", "ubuntu")
 NO_IDENTITY = "snddiag did not record who it ran as (an offline --root run)"
 
 SOURCES: dict[str, tuple[str, ...]] = {

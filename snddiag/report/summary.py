@@ -21,11 +21,13 @@ from snddiag.report.layout import sane_width
 
 SUMMARY_SCHEMA_VERSION = 3
 STATUSES = ("ok", "warning", "error", "incomplete", "unreadable")
-# snddiag's own failures first (a bug, then a bundle it could not read); then a run's own
+# snddiag's own failures first (a bug, a library not installed, then a bundle it could not
+# read); then a run's own
 # precedence (snddiag.report.verdict): an error outranks a warning, both outrank checks that
 # could not run.
 _PRECEDENCE = (
     ExitCode.SOFTWARE,
+    ExitCode.MISSING_LIBRARY,
     ExitCode.DATA_ERR,
     ExitCode.ERROR,
     ExitCode.WARNING,
@@ -35,8 +37,9 @@ _PRECEDENCE = (
 
 
 def overall_exit(results: Iterable[dict[str, Any]]) -> int:
-    """70 if snddiag failed on some bundle, else 65 if some bundle could not be read, else the
-    worst verdict by a run's own precedence: a verdict on the others is not a verdict on all."""
+    """70 if snddiag failed on some bundle, else 69 if a library it needs is not installed,
+    else 65 if some bundle could not be read, else the worst verdict by a run's own
+    precedence: a verdict on the others is not a verdict on all."""
     codes = {int(result.get("exit_code", ExitCode.DATA_ERR)) for result in results}
     return next((int(c) for c in _PRECEDENCE if int(c) in codes), ExitCode.OK)
 

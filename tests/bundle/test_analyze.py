@@ -6,6 +6,7 @@ import pickle
 import re
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from snddiag.bundle import Limits
@@ -186,3 +187,62 @@ def test_member_limit_from_the_command_line(
     assert main(["analyze", str(path), "--max-member-mb", "2"]) == 65
     err = capsys.readouterr().err
     assert "data/var/log/kern.log" in err and "--max-member-mb limit (2 MB)" in err
+
+
+def _yaml_missing_in_the_worker(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The diagnosis inside each worker meets a PyYAML that is not installed; returns the line
+    the command line gives for that."""
+    from snddiag.bundle import analyze
+    from snddiag.needs import BY_MODULE, install_hint
+
+    def missing(*_args: object) -> object:
+        raise ModuleNotFoundError("No module named 'yaml'", name="yaml")
+
+    monkeypatch.setattr(analyze, "diagnose", missing)
+    return install_hint(BY_MODULE["yaml"])
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+@pytest.mark.parametrize("what", ["bundle", "snapshot"])
+def test_a_library_missing_in_the_worker_exits_69_with_its_install_line(
+    bundles: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    as_json: bool,
+    what: str,
+) -> None:
+    hint = _yaml_missing_in_the_worker(monkeypatch)
+    target = (
+        [str(bundles["healthy"])]
+        if what == "bundle"
+        else ["--root", str(Path(__file__).parents[1] / "fixtures" / "guests" / "healthy-pci")]
+    )
+    assert main(["analyze", *target, *(["--json"] if as_json else [])]) == 69
+    out, err = capsys.readouterr()
+    assert err == f"snddiag: {hint}\n"
+    if as_json:
+        document = json.loads(out)
+        assert (document["status"], document["exit_code"], document["error"]) == (
+            "failed",
+            69,
+            hint,
+        )
+    else:
+        assert out == ""
+
+
+def test_a_library_missing_in_the_workers_of_many_bundles_is_69_per_bundle_and_overall(
+    bundles: dict[str, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    hint = _yaml_missing_in_the_worker(monkeypatch)
+    paths = [str(bundles["healthy"]), str(bundles["broken"])]
+    assert main(["analyze", *paths, "--json"]) == 69
+    document = json.loads(capsys.readouterr().out)
+    schema = Path(__file__).parents[2] / "snddiag" / "report" / "summary.schema.json"
+    jsonschema.validate(document, json.loads(schema.read_text()))
+    assert document["exit_code"] == 69
+    healthy, broken = document["bundles"]
+    assert (healthy["status"], healthy["exit_code"], healthy["error"]) == ("unreadable", 69, hint)
+    assert (broken["status"], broken["exit_code"]) == ("unreadable", 65)

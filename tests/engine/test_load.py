@@ -165,6 +165,14 @@ def test_a_site_rule_may_wait_for_a_shipped_one(tmp_path: Path) -> None:
          "probe.cause is never 'time-out' (did you mean 'timeout'?)"),
         ("{{side: guest, step:", "{{side: host, vmm: [qemu, qmeu], step:",
          "host.vmm is never 'qmeu' (did you mean 'qemu'?)"),
+        ("{{side: guest, step:", "{{side: guest, lockdown: integrty, step:",
+         "kernel.lockdown is never 'integrty' (did you mean 'integrity'?)"),
+        ("{{side: guest, step:", "{{side: guest, distro: [alpine, debain], step:",
+         "system.distro_id 'debain' is no value snddiag knows: did you mean 'debian'?"),
+        ("{{fact: virtio.snd.present, eq: true}}", "{{fact: system.distro_id, eq: ubunut}}",
+         "did you mean 'ubuntu'?"),
+        ("{{fact: virtio.snd.present, eq: true}}", "{{fact: system.distro_like, contains: fedroa}}",
+         "did you mean 'fedora'?"),
     ],
 )  # fmt: skip
 def test_a_fact_with_a_closed_set_of_values_is_compared_with_those_only(
@@ -175,3 +183,27 @@ def test_a_fact_with_a_closed_set_of_values_is_compared_with_those_only(
     with pytest.raises(RuleFileError) as caught:
         load_rule(_write(tmp_path, text))
     assert message in caught.value.message
+
+
+@pytest.mark.parametrize("distro", ["raspbian", "rocky", "opensuse-leap", "linuxmint", "nixos"])
+def test_a_distribution_snddiag_does_not_know_is_taken_as_written(
+    tmp_path: Path, distro: str
+) -> None:
+    old = "{{side: guest, step:"
+    text = GOOD.replace(old, f"{{{{side: guest, distro: {distro}, step:").format(id="a-rule")
+    assert text != GOOD.format(id="a-rule")
+    assert load_rule(_write(tmp_path, text)).remediation[0].filters == (("distro", (distro,)),)
+
+
+def test_the_known_distributions_are_those_the_shipped_advice_names() -> None:
+    from snddiag.facts.system import KNOWN_DISTRO_IDS
+
+    named = {
+        value
+        for rule in load_rules([REPO / "rules"])
+        for item in (*rule.remediation, *rule.references)
+        for name, values in item.filters
+        if name == "distro"
+        for value in values
+    }
+    assert named == set(KNOWN_DISTRO_IDS)

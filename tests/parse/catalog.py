@@ -15,6 +15,7 @@ from snddiag.parse.cmdline import parse_cmdline
 from snddiag.parse.json_text import parse_json_list
 from snddiag.parse.kconfig import parse_kconfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
+from snddiag.parse.lockdown import LOCKDOWN_MODES, parse_lockdown
 from snddiag.parse.lsmod import LoadedModule, parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import (
@@ -161,6 +162,7 @@ PARSERS: tuple[Case, ...] = (
     Case(parse_pw_dump, lambda v: v is None or isinstance(v, PwGraph)),
     Case(parse_pw_metadata, _str_dict),
     Case(parse_server_playback, lambda v: v is None or isinstance(v, ServerPlaybackRecord)),
+    Case(parse_lockdown, lambda v: v is None or v in LOCKDOWN_MODES),
 )
 
 # The helpers that take a string but return a plain value rather than a `Parsed`.

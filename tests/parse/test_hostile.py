@@ -144,6 +144,7 @@ SHAPES: dict[str, list[Callable[[int], str]]] = {
     "parse_pw_dump": [lambda n: "[" * n, lambda n: "[" + _rep('{"type":"Node"},', n)[:-1] + "]"],
     "parse_pw_metadata": [lambda n: _rep("update: id:0 key:'a' value:'b'\n", n)],
     "parse_server_playback": [lambda n: '{"status":"ok","device":"' + "a" * n + '"}'],
+    "parse_lockdown": [lambda n: "[" * n, lambda n: _rep("[none] ", n)],
 }
 CASES = {case.name: case for case in PARSERS + HELPERS}
 SHAPE_IDS = [(name, i) for name, shapes in SHAPES.items() for i in range(len(shapes))]
