@@ -942,10 +942,10 @@ _PLAYBACK_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0p/sub0/status 2>/dev/nu
 _CAPTURE_RUNS = "grep -q RUNNING /proc/asound/card0/pcm0c/sub0/status 2>/dev/null"
 
 
-def _once(command: str, tests: tuple[str, ...], then: str) -> str:
-    """`command` in the background; once each of `tests` held in turn, `then`; the exit code
-    is the command's."""
-    wait = "for i in $(seq 2400); do {test} && break; sleep 0.02; done; "
+def _once(command: str, tests: tuple[str, ...], then: str, every: float = 0.02) -> str:
+    """`command` in the background; once each of `tests` held in turn (looked at every `every`
+    seconds, for at most 48 s each), `then`; the exit code is the command's."""
+    wait = f"for i in $(seq {round(48 / every)}); do {{test}} && break; sleep {every}; done; "
     return f"{command} & p=$!; " + "".join(wait.format(test=t) for t in tests) + f"{then}; wait $p"
 
 
@@ -953,6 +953,15 @@ def once_stressing(command: str, then: str) -> str:
     """`command` in the background; once its lifecycle stress runs (the capture test has come
     and gone and the playback PCM runs again), `then`; the exit code is the command's."""
     return _once(command, (_CAPTURE_RUNS, f"! {_CAPTURE_RUNS}", _PLAYBACK_RUNS), then)
+
+
+def once_recorded(command: str, then: str) -> str:
+    """`command` in the background; once its capture test has come and gone (ALSA's playback
+    and capture are done), `then`; the exit code is the command's. It looks four times a
+    second: with a grep every 20 ms beside ALSA's playback test on the guest's one TCG vCPU, a
+    capture's playback failed ("the device consumed only 17280 of 48000 frames in 3.6 s");
+    at this pace it played."""
+    return _once(command, (_CAPTURE_RUNS, f"! {_CAPTURE_RUNS}"), then, every=0.25)
 
 
 def once_playing(command: str, then: str) -> str:
@@ -979,6 +988,11 @@ INTERRUPTED = (
     'echo "playback=$(cat /proc/asound/card0/pcm0p/sub0/status)"; '
     'echo "holders=$(ls -l /proc/[0-9]*/fd 2>/dev/null | grep -c /dev/snd/pcm)"'
 )
+
+# The session's PipeWire daemon (not pipewire-pulse) stops, as a hung server does, once ALSA's
+# capture test is done: the collection saw a healthy graph, ALSA played, and the tone through
+# the server comes after the lifecycle stress.
+SERVER_STOPPED = "pkill -STOP -x pipewire"
 
 PLAY_COMMANDS: dict[str, dict[str, str]] = {
     # Without the stress: the host file holds the one second of tone the test looks for.
@@ -1010,6 +1024,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session-unlinked": {"play": PLAY},
     "play-session-busy": {"play": PLAY},
     "play-session-stalled": {"play": PLAY},
+    "play-session-server-hung": {"play": once_recorded(PLAY, SERVER_STOPPED)},
     "play-lifecycle-busy": {"play": once_playing(PLAY, APLAY_TAKES_PLAYBACK)},
     "play-old-driver-6-1": {"play": PLAY},
 }
@@ -1018,6 +1033,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
 _CAPTURED_AS = {
     "play-xrun": stopped_while_playing(SNAPSHOT),
     "play-lifecycle-busy": once_playing(SNAPSHOT, APLAY_TAKES_PLAYBACK),
+    "play-session-server-hung": once_recorded(SNAPSHOT, SERVER_STOPPED),
 }
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
     name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
@@ -1267,5 +1283,15 @@ PLAY_SCENARIOS += (
             {"data-path-busy", "session-sink-not-starting", "session-server-playback-failed"}
         )
         | SILENT_MIC,
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-server-hung",
+        description="play-session whose PipeWire daemon stops (SIGSTOP) once ALSA's capture "
+        "test is done: the collection saw a healthy graph and ALSA plays, but the tone "
+        "through the server is never taken",
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-playback-failed"}) | SILENT_MIC,
     ),
 )
