@@ -993,6 +993,8 @@ INTERRUPTED = (
 # capture test is done: the collection saw a healthy graph, ALSA played, and the tone through
 # the server comes after the lifecycle stress.
 SERVER_STOPPED = "pkill -STOP -x pipewire"
+# The same daemon killed, as a crashed one is where nothing (systemd's socket) starts it again.
+SERVER_KILLED = "pkill -KILL -x pipewire"
 
 PLAY_COMMANDS: dict[str, dict[str, str]] = {
     # Without the stress: the host file holds the one second of tone the test looks for.
@@ -1025,6 +1027,7 @@ PLAY_COMMANDS: dict[str, dict[str, str]] = {
     "play-session-busy": {"play": PLAY},
     "play-session-stalled": {"play": PLAY},
     "play-session-server-hung": {"play": once_recorded(PLAY, SERVER_STOPPED)},
+    "play-session-server-crashed": {"play": once_recorded(PLAY, SERVER_KILLED)},
     "play-lifecycle-busy": {"play": once_playing(PLAY, APLAY_TAKES_PLAYBACK)},
     "play-old-driver-6-1": {"play": PLAY},
 }
@@ -1034,6 +1037,7 @@ _CAPTURED_AS = {
     "play-xrun": stopped_while_playing(SNAPSHOT),
     "play-lifecycle-busy": once_playing(SNAPSHOT, APLAY_TAKES_PLAYBACK),
     "play-session-server-hung": once_recorded(SNAPSHOT, SERVER_STOPPED),
+    "play-session-server-crashed": once_recorded(SNAPSHOT, SERVER_KILLED),
 }
 PLAY_CAPTURE: dict[str, dict[str, str]] = {
     name: {"collect-dir": _CAPTURED_AS.get(name, SNAPSHOT)}
@@ -1290,6 +1294,15 @@ PLAY_SCENARIOS += (
         description="play-session whose PipeWire daemon stops (SIGSTOP) once ALSA's capture "
         "test is done: the collection saw a healthy graph and ALSA plays, but the tone "
         "through the server is never taken",
+        expect_exit=2,
+        expect_status="error",
+        expect_rules=frozenset({"session-server-playback-failed"}) | SILENT_MIC,
+    ),
+    replace(
+        SESSION_GUEST,
+        name="play-session-server-crashed",
+        description="play-session-server-hung with the PipeWire daemon killed (SIGKILL) "
+        "instead: a crashed server that nothing starts again",
         expect_exit=2,
         expect_status="error",
         expect_rules=frozenset({"session-server-playback-failed"}) | SILENT_MIC,
