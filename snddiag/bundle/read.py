@@ -15,8 +15,9 @@ import re
 import stat
 import tarfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
@@ -141,11 +142,12 @@ def _check_type(info: tarfile.TarInfo) -> None:
         raise BundleError(f"member {name} is not a regular file or directory")
 
 
-def _read_member(handle: IO[bytes]) -> _Member:
+def _read_member(chunks: Iterable[bytes]) -> _Member:
+    """A member's size, SHA-256 and kept head, from its data in chunks."""
     digest = hashlib.sha256()
     head = bytearray()
     size = 0
-    while chunk := handle.read(_CHUNK):
+    for chunk in chunks:
         digest.update(chunk)
         size += len(chunk)
         if len(head) < _KEPT_BYTES:
@@ -210,7 +212,7 @@ def _read_members(stream: IO[bytes], limits: Limits) -> _Admitted:
             handle = tar.extractfile(info)
             if handle is None:
                 raise BundleError(f"member {_shown(info.name)} cannot be read")
-            member = _read_member(handle)
+            member = _read_member(iter(partial(handle.read, _CHUNK), b""))
             if member.size != info.size:
                 raise BundleError(f"member {_shown(info.name)} is truncated")
             found.files[path] = member
@@ -258,6 +260,16 @@ class _Blocks:
             data += self._buffer[: self._at]
         return data
 
+    def data(self, size: int) -> Iterator[bytes]:
+        """A member's `size` bytes in chunks; _Unusual where the stream ends before them."""
+        left = size
+        while left:
+            piece = self.take(min(_CHUNK, left))
+            if not piece:
+                raise _Unusual
+            left -= len(piece)
+            yield piece
+
 
 def _plain_header(block: bytes) -> tuple[str, bool, int]:
     """(name, is a directory, size) of a POSIX ustar header naming a regular file or a
@@ -301,20 +313,10 @@ def _read_plain(stream: IO[bytes], limits: Limits) -> _Admitted:
             if size:
                 raise _Unusual
             continue
-        digest = hashlib.sha256()
-        head = b""
-        left = size
-        while left:
-            piece = blocks.take(min(_CHUNK, left))
-            if not piece:
-                raise _Unusual
-            digest.update(piece)
-            left -= len(piece)
-            if len(head) < _KEPT_BYTES:
-                head += piece[: _KEPT_BYTES - len(head)]
+        member = _read_member(blocks.data(size))
         if len(blocks.take(-size % _BLOCK)) != -size % _BLOCK:
             raise _Unusual
-        found.files[path] = _Member(head, size, digest.hexdigest())
+        found.files[path] = member
     _drain(stream)
     return found
 
