@@ -22,9 +22,8 @@ from snddiag.report.layout import sane_width
 SUMMARY_SCHEMA_VERSION = 3
 STATUSES = ("ok", "warning", "error", "incomplete", "unreadable")
 # snddiag's own failures first (a bug, a library not installed, then a bundle it could not
-# read); then a run's own
-# precedence (snddiag.report.verdict): an error outranks a warning, both outrank checks that
-# could not run.
+# read); then a run's own precedence (snddiag.report.verdict): an error outranks a warning, both
+# outrank checks that could not run.
 _PRECEDENCE = (
     ExitCode.SOFTWARE,
     ExitCode.MISSING_LIBRARY,
