@@ -27,8 +27,9 @@ import sys
 import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
 from pathlib import Path
+
+from snddiag.records import replace
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))

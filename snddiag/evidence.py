@@ -16,11 +16,12 @@ import math
 import os
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
 from enum import Enum
 from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
+
+from snddiag.records import dataclass, field, replace
 
 SNAPSHOT_FORMAT = 1
 MANIFEST_NAME = "manifest.json"

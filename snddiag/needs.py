@@ -6,7 +6,7 @@ of each distribution family and ends with its own exit code (report.ExitCode.MIS
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from snddiag.records import dataclass
 
 
 @dataclass(frozen=True)

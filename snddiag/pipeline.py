@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.engine import Diagnosis, run_rules
 from snddiag.engine.model import Rule
 from snddiag.evidence import Evidence
 from snddiag.facts import Facts, build_facts
+from snddiag.records import dataclass
 from snddiag.report.json_doc import build_document
 
 

@@ -29,6 +29,8 @@ NOT_ON_A_PLAIN_RUN = (
     "hashlib",
     "rich",
     "statistics",
+    "dataclasses",  # snddiag.records makes its classes
+    "inspect",
 )
 
 RUN_AND_LIST = """

@@ -8,7 +8,7 @@ and what redaction replaced (classes and counts, never the values).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from snddiag.records import dataclass
 
 BUNDLE_FORMAT = 1
 DIAGNOSIS_NAME = "diagnosis.json"

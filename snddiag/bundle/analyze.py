@@ -16,7 +16,6 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +26,7 @@ from snddiag.bundle.workers import Done, run_bounded
 from snddiag.engine.model import Rule
 from snddiag.evidence import EvidenceError, SizeLimits, load_directory
 from snddiag.pipeline import diagnose
+from snddiag.records import dataclass
 from snddiag.report import ExitCode
 from snddiag.report.json_doc import meta_source, with_source
 

@@ -16,7 +16,6 @@ import stat
 import tarfile
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
 from typing import IO, Any
@@ -35,6 +34,7 @@ from snddiag.evidence import (
     load_json,
     manifest_parts,
 )
+from snddiag.records import dataclass
 
 # Tar headers (pax records, long names) on top of the members' own bytes.
 _HEADER_ALLOWANCE = 32 * MIB

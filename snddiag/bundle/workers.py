@@ -18,12 +18,12 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from typing import Any, Union
 
 from snddiag.bundle import MIB, BundleError, Limits
 from snddiag.needs import BY_MODULE, install_hint, missing_library
+from snddiag.records import dataclass
 
 # What a child sends back: ("ok", value), ("refused", reason), ("memory", None),
 # ("library", module), ("bug", repr).

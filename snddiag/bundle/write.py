@@ -11,7 +11,6 @@ import sys
 import tarfile
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
@@ -21,6 +20,7 @@ from snddiag.bundle.output import OutputError, write_output
 from snddiag.bundle.redact import HOSTNAME_KEYS, Redactor, describe_counts, redact_evidence
 from snddiag.engine.model import Rule
 from snddiag.evidence import DATA_DIR, MANIFEST_NAME, Evidence, Kind, manifest_of
+from snddiag.records import dataclass
 from snddiag.report import ExitCode
 
 

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import time
-from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ from snddiag.collect.pcm import CaptureResult, Outcome, PlaybackResult, play, re
 from snddiag.collect.pcm_lifecycle import LifecycleResult, stress
 from snddiag.collect.plan import DATA_PATH_KEY
 from snddiag.evidence import Entry, Kind, Status
+from snddiag.records import asdict, dataclass
 
 VIRTIO_DRIVER = "virtio_snd"
 DIRECTIONS = {"playback": "p", "capture": "c"}

@@ -17,7 +17,6 @@ import os
 import select
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from snddiag.collect import pcm_abi as abi
 from snddiag.collect import tone
 from snddiag.collect.pcm_open import PcmError, open_pcm
 from snddiag.collect.pcm_pointer import PointerWatch, measure_rate, stall_reason
+from snddiag.records import asdict, dataclass, replace
 
 STALL_S = 2.0
 """A pointer that has not moved this long after the start never will."""

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import struct
 import sys
-from dataclasses import dataclass
+
+from snddiag.records import dataclass
 
 # asm-generic/ioctl.h
 _IOC_NONE = 0

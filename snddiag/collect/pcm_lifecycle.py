@@ -17,7 +17,6 @@ import os
 import select
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from snddiag.collect import pcm_abi as abi
@@ -31,6 +30,7 @@ from snddiag.collect.pcm import (
     status,
 )
 from snddiag.collect.pcm_open import OPEN_FLAGS, PcmError, busy_reason, holders
+from snddiag.records import dataclass, field
 
 BUDGET_S = 20.0
 """No cycle starts after this (the whole test then ends within a cycle's limit of it)."""

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.collect.sources import Command, File, Glob, Kmsg, Link, Listing, Node, Source
 from snddiag.evidence import RELEASE_KEY
+from snddiag.records import dataclass
 
 SYSTEM: tuple[Source, ...] = (
     File(RELEASE_KEY),

@@ -12,7 +12,6 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.collect.plan import SERVER_PLAYBACK_KEY
@@ -20,6 +19,7 @@ from snddiag.collect.session import SESSIONS_KEY, session_key, session_run_as
 from snddiag.collect.sources import RunAs, start_command
 from snddiag.collect.tone import encode, sine
 from snddiag.evidence import Entry, Evidence, Kind, Status
+from snddiag.records import dataclass
 
 RATE_HZ = 48000
 CHANNELS = 2

@@ -13,12 +13,12 @@ import json
 import os
 import pwd
 import time
-from dataclasses import dataclass, replace
 from pathlib import Path
 
 from snddiag.collect import tree
 from snddiag.collect.sources import RunAs, read_file, read_listing, run_command
 from snddiag.evidence import Entry, Evidence, Kind, Status
+from snddiag.records import dataclass, replace
 
 RUNTIME_ROOT = "run/user"
 SESSIONS_KEY = "lib/session/sessions"

@@ -15,13 +15,13 @@ import stat
 import subprocess
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Union
 
 from snddiag.collect import tree
 from snddiag.collect.tree import NotRegularError
 from snddiag.evidence import Entry, Evidence, EvidenceError, Kind, NodeInfo, Status, check_key
+from snddiag.records import dataclass, replace
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_COMMAND_BYTES = 8 * 1024 * 1024

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 import struct
 from collections.abc import Sequence
-from dataclasses import dataclass
+
+from snddiag.records import dataclass
 
 TONE_HZ = 440
 TONE_DBFS = -20.0

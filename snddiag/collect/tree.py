@@ -18,8 +18,9 @@ import fnmatch
 import os
 import posixpath
 import stat
-from dataclasses import dataclass
 from pathlib import Path
+
+from snddiag.records import dataclass
 
 MAX_LINKS = 40  # the kernel's MAXSYMLINKS
 # 40 links of 4 KiB each can spell 80,000 components ("d/../d/../"): in C a blink, in Python

@@ -6,12 +6,11 @@ one it waits for, since it only matters once that one is fixed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-
 from snddiag.engine.model import Rule, Severity, Step
 from snddiag.engine.render import applicable_steps, applies, fill, quote
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, does_not_apply, sources_for
+from snddiag.records import dataclass, replace
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path, PurePath
 from typing import Any
 
-from snddiag import __version__
+from snddiag import __version__, records
 from snddiag.engine import model
 from snddiag.engine.model import Rule
 from snddiag.engine.rule_dirs import rule_files, shipped_rules
@@ -54,15 +54,13 @@ def fingerprint(directory: Path) -> str:
 def _model_shape() -> str:
     """The rule model's classes and their fields: a compiled file from before a change to the
     model (a field added, say) would unpickle into objects that lack it."""
-    import dataclasses
-
     classes = sorted(
         (name, value)
         for name, value in vars(model).items()
-        if isinstance(value, type) and dataclasses.is_dataclass(value)
+        if isinstance(value, type) and records.is_dataclass(value)
     )
     return ";".join(
-        f"{name}:{','.join(f.name for f in dataclasses.fields(cls))}" for name, cls in classes
+        f"{name}:{','.join(f.name for f in records.fields(cls))}" for name, cls in classes
     )
 
 

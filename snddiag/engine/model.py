@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Any, Union
+
+from snddiag.records import dataclass
 
 PLACEHOLDER = re.compile(r"\$\{([^}]*)\}")
 """`${fact.path}` in rule prose: checked by the loader, filled in by the engine."""

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.engine.values import Kind, texts
+from snddiag.records import dataclass
 
 SCALAR_KINDS = frozenset({Kind.TEXT, Kind.NUMBER, Kind.FLAG})
 ALL_KINDS = frozenset(Kind)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from snddiag import records
+from snddiag.records import dataclass
 
 if TYPE_CHECKING:
     from snddiag.facts import Facts
@@ -30,11 +31,11 @@ class FactInfo:
 
 
 def _walk(value: Any, prefix: str, found: dict[str, FactInfo], open_maps: set[str]) -> None:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for spec in dataclasses.fields(value):
+    if records.is_dataclass(value) and not isinstance(value, type):
+        for spec in records.fields(value):
             path = f"{prefix}.{spec.name}" if prefix else spec.name
             child = getattr(value, spec.name)
-            if not dataclasses.is_dataclass(child):  # groups (`virtio.snd`) are not facts
+            if not records.is_dataclass(child):  # groups (`virtio.snd`) are not facts
                 found[path] = FactInfo(path, str(spec.type), spec.metadata.get("doc"))
             _walk(child, path, found, open_maps)
     elif isinstance(value, Mapping):

@@ -7,7 +7,6 @@ Python repr. Both work on any dataclass, so they do not depend on how the fact g
 
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import sys
@@ -15,6 +14,7 @@ from collections.abc import Mapping
 from enum import Enum
 from typing import Any
 
+from snddiag import records
 from snddiag.facts import Facts
 
 
@@ -81,13 +81,13 @@ def kind_of(annotation: str, owner: type) -> Kind:
         if _scalar_kind(item, owner) is Kind.TEXT:
             return Kind.TEXTS
         found = _resolve(item, owner)
-        return Kind.RECORDS if dataclasses.is_dataclass(found) else Kind.ANY
+        return Kind.RECORDS if records.is_dataclass(found) else Kind.ANY
     if outer in ("Mapping", "dict", "Dict"):
         return Kind.MAPPING
     return Kind.ANY
 
 
-def _closed_set(spec: dataclasses.Field[Any], annotation: str, owner: type) -> tuple[str, ...]:
+def _closed_set(spec: records.Field[Any], annotation: str, owner: type) -> tuple[str, ...]:
     """The values a text fact can have: those its documentation declares, or its str enum's."""
     doc = spec.metadata.get("doc")
     if doc is not None and doc.values:
@@ -106,11 +106,11 @@ def _walk(
     items: dict[str, Kind],
     closed: dict[str, tuple[str, ...]],
 ) -> None:
-    for spec in dataclasses.fields(cls):
+    for spec in records.fields(cls):
         path = f"{prefix}.{spec.name}" if prefix else spec.name
         annotation = _annotation(spec.type)
         group = _resolve(annotation, cls) if annotation.isidentifier() else None
-        if isinstance(group, type) and dataclasses.is_dataclass(group):
+        if isinstance(group, type) and records.is_dataclass(group):
             _walk(group, path, kinds, items, closed)
             continue
         kinds[path] = kind_of(annotation, cls)
@@ -169,7 +169,7 @@ def _field(value: Any) -> str:
 def record_text(record: Any) -> str:
     """A dataclass as `key=value` pairs of its fields: `index=0 card_id=Intel name="HDA Intel"`."""
     return " ".join(
-        f"{spec.name}={_field(getattr(record, spec.name))}" for spec in dataclasses.fields(record)
+        f"{spec.name}={_field(getattr(record, spec.name))}" for spec in records.fields(record)
     )
 
 
@@ -179,7 +179,7 @@ def texts(value: Any) -> list[str]:
         return [f"{key}={_field(item)}" for key, item in sorted(value.items())]
     if isinstance(value, (tuple, list, frozenset, set)):
         return [t for item in value for t in texts(item)]
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+    if records.is_dataclass(value) and not isinstance(value, type):
         return [record_text(value)]
     return [_scalar(value)]
 
@@ -189,6 +189,6 @@ def shown(value: Any) -> str:
     if value is None:
         return "unknown"
     if isinstance(value, (tuple, list, frozenset, set, Mapping)):
-        records = not isinstance(value, Mapping) and any(dataclasses.is_dataclass(v) for v in value)
-        return ("; " if records else ", ").join(texts(value)) or "none"
+        of_records = not isinstance(value, Mapping) and any(records.is_dataclass(v) for v in value)
+        return ("; " if of_records else ", ").join(texts(value)) or "none"
     return texts(value)[0]

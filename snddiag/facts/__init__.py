@@ -8,8 +8,6 @@ checked against the collection plan); every fact is documented beside its field 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.evidence import Evidence
 from snddiag.facts import alsa, data_path, devices, driver, kernel, probe, session, system
 from snddiag.facts.alsa import Alsa, Userspace, build_alsa, build_userspace
@@ -28,6 +26,7 @@ from snddiag.facts.kernel import Kernel, build_kernel, read_kernel_config, read_
 from snddiag.facts.probe import Probe, ProbeCause, build_probe
 from snddiag.facts.session import Session, build_session
 from snddiag.facts.system import Host, System, build_host, build_system
+from snddiag.records import dataclass
 
 __all__ = [
     "FACT_SOURCES", "DataPathCause", "Facts", "ProbeCause", "build_facts", "does_not_apply",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.collect.libraries import PROCESSES_KEY, UDEV_KEY
@@ -11,6 +10,7 @@ from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.facts.docs import fact
 from snddiag.parse.alsa import Card, PcmDevice, parse_asound_conf_default, parse_cards, parse_pcm
 from snddiag.parse.json_text import parse_json_list
+from snddiag.records import dataclass
 
 VIRTIO_CARD_DRIVER = "virtio-snd"
 SOURCES: dict[str, tuple[str, ...]] = {

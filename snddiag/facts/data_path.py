@@ -3,11 +3,10 @@ capture PCMs did with a second of audio. Every fact is None when the test did no
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from dataclasses import dataclass
 from enum import Enum
 
+from snddiag import records
 from snddiag.collect.plan import DATA_PATH_KEY
 from snddiag.evidence import Evidence
 from snddiag.facts.docs import fact
@@ -18,6 +17,7 @@ from snddiag.parse.data_path import (
     StreamRecord,
     parse_data_path,
 )
+from snddiag.records import dataclass
 
 # Written by a run with --play only (collect/data_path.py), not by the collection plan.
 SOURCES: dict[str, tuple[str, ...]] = {"data_path": (DATA_PATH_KEY,)}
@@ -69,7 +69,7 @@ _GROUP = re.compile(r"members of group '([^']{1,64})' may open it")
 @dataclass(frozen=True)
 class Stream:
     status: str | None = fact("ok, failed or not_run", NOT_RUN, values=("ok", "failed", "not_run"))
-    cause: DataPathCause | None = fact(  # noqa: RUF009 - a documented field, not a default
+    cause: DataPathCause | None = fact(
         "what it came to: none, not-run, stalled, short, busy, permission, no-device, setup or "
         "other",
         NOT_RUN,
@@ -216,7 +216,7 @@ def data_path_cause(record: StreamRecord) -> DataPathCause:
 
 def _stream(record: StreamRecord | None) -> Stream:
     if record is None:
-        return Stream(*[None] * len(dataclasses.fields(Stream)))
+        return Stream(*[None] * len(records.fields(Stream)))
     rate, measured = record.rate_hz, record.measured_rate_hz
     group = _GROUP.search(record.reason or "")
     return Stream(
@@ -250,7 +250,7 @@ def _failure_line(f: FailureRecord) -> str:
 
 def _lifecycle(record: LifecycleRecord | None) -> Lifecycle:
     if record is None:
-        return Lifecycle(*[None] * len(dataclasses.fields(Lifecycle)))
+        return Lifecycle(*[None] * len(records.fields(Lifecycle)))
     overrun = (
         round(record.drain_ms - record.drain_expected_ms, 1)
         if record.drain_ms is not None and record.drain_expected_ms is not None

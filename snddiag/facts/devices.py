@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.collect.plan import declared
 from snddiag.evidence import Evidence
 from snddiag.facts.docs import fact
@@ -18,6 +16,7 @@ from snddiag.parse.virtio_sysfs import (
     status_names,
     transport_of,
 )
+from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
 VIRTIO_SOUND_ID = 25

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from snddiag.collect.plan import declared
 from snddiag.evidence import Evidence, Status, kernel_release
@@ -13,6 +12,7 @@ from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf, parse_modules_list
 from snddiag.parse.module_index import parse_modules_builtin, parse_modules_dep
+from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
 MODPROBE_DIRS = ("etc/modprobe.d", "lib/modprobe.d", "usr/lib/modprobe.d", "run/modprobe.d")

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS, KERNEL_LOGS, declared, key_of
 from snddiag.evidence import MAX_FILE_BYTES, Evidence, Status, kernel_release
@@ -20,6 +19,7 @@ from snddiag.parse.kconfig import KernelConfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
 from snddiag.parse.lockdown import LOCKDOWN_MODES, parse_lockdown
 from snddiag.parse.syslog import parse_log_file
+from snddiag.records import dataclass
 
 LogLines = tuple[KernelLine, ...]
 Config = Mapping[str, str]

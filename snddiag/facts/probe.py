@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from enum import Enum
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS
 from snddiag.facts.docs import fact
 from snddiag.parse.kmsg import KernelLine
+from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
 SOURCES: dict[str, tuple[str, ...]] = {"probe": KERNEL_LOG_KEYS}
@@ -66,7 +66,7 @@ class Probe:
         "that error's errno name (EINVAL, EOPNOTSUPP, ETIMEDOUT; unknown)",
         "the log is unread or shows no failure",
     )
-    cause: ProbeCause | None = fact(  # noqa: RUF009 - a documented field, not a default
+    cause: ProbeCause | None = fact(
         "why: none, legacy-transport, bad-parameter, timeout, not-supported or other", NO_LOG
     )
     messages: tuple[str, ...] | None = fact(

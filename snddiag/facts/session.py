@@ -6,11 +6,10 @@ sound server running, else the first. A run that is not root sees only its own s
 
 from __future__ import annotations
 
-import dataclasses
 import json
-from dataclasses import dataclass
 from typing import Any
 
+from snddiag import records
 from snddiag.collect.libraries import PROCESSES_KEY
 from snddiag.collect.plan import SERVER_PLAYBACK_KEY
 from snddiag.collect.session import SESSION_KEYS, SESSIONS_KEY, session_key
@@ -30,6 +29,7 @@ from snddiag.parse.pipewire import (
     parse_pw_metadata,
     parse_server_playback,
 )
+from snddiag.records import dataclass
 
 SOURCES: dict[str, tuple[str, ...]] = {
     "session": (*SESSION_KEYS, PROCESSES_KEY, "etc/asound.conf"),
@@ -181,7 +181,7 @@ class Session:
     asound_default_card_is_virtio: bool | None = _fact(
         "that card is the virtio card", "no setting, or the card does not exist"
     )
-    server_playback: ServerPlayback = fact(  # noqa: RUF009 - a documented field, not a default
+    server_playback: ServerPlayback = fact(
         "the data-path test through the session's server (snddiag --play)",
         NEVER_NONE,
         default_factory=ServerPlayback,
@@ -343,7 +343,7 @@ def _server_playback(evidence: Evidence) -> ServerPlayback:
     record = parse_server_playback(text).value if text is not None else None
     if record is None:
         return ServerPlayback()
-    return ServerPlayback(**dataclasses.asdict(record))
+    return ServerPlayback(**records.asdict(record))
 
 
 def build_session(evidence: Evidence, alsa: Alsa) -> Session:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS, declared
 from snddiag.evidence import Evidence, kernel_release, uname_fields
@@ -11,6 +10,7 @@ from snddiag.facts.devices import Virtio
 from snddiag.facts.docs import NEVER_NONE, fact
 from snddiag.facts.vmm import VMM_SOURCES, VMMS, identify, offers_virtio_sound, recognise_vmm
 from snddiag.parse.os_release import parse_os_release
+from snddiag.records import dataclass
 
 NO_OS_RELEASE = "neither /etc/os-release nor /usr/lib/os-release could be read"
 # os-release IDs are each distribution's own word, an open set (docs/facts.md); these are the

@@ -9,8 +9,6 @@ alone, that there is one.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.evidence import Evidence, Status
 from snddiag.facts.devices import Virtio
 from snddiag.parse.host_ids import (
@@ -20,6 +18,7 @@ from snddiag.parse.host_ids import (
     parse_cpu_hypervisor_flag,
     parse_hypervisor_line,
 )
+from snddiag.records import dataclass
 
 DMI_DIR = "sys/class/dmi/id"
 ACPI_TABLE = "sys/firmware/acpi/tables/FACP"

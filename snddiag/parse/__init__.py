@@ -16,8 +16,9 @@ Every parser is total and linear: any `str` (evidence decodes once, `errors="rep
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Generic, TypeVar
+
+from snddiag.records import dataclass
 
 T = TypeVar("T")
 

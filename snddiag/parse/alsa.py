@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from snddiag.parse import Parsed, lines_of
+from snddiag.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -8,9 +8,9 @@ Only what names a card is read; the rest of alsa-lib's language is left alone.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from snddiag.parse import Parsed
+from snddiag.records import dataclass
 
 _DEFINITION = re.compile(r"(?m)^[ \t]*(pcm|ctl)\.!?default\b[ \t]*=?[ \t]*")
 _DEFAULTS = re.compile(r"(?m)^[ \t]*defaults\.(pcm|ctl)\.card[ \t]+\"?([\w-]+)\"?")

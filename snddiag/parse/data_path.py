@@ -18,10 +18,10 @@ A bundle may come from anywhere: every value is checked for its type, a wrong on
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.parse import Parsed
+from snddiag.records import dataclass
 
 STATUSES = frozenset({"ok", "failed", "not_run"})
 

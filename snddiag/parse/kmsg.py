@@ -19,9 +19,9 @@ lines are cut to `MAX_LINE_CHARS` (see `snddiag.parse`).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from snddiag.parse import Parsed, lines_of
+from snddiag.records import dataclass
 
 
 @dataclass(frozen=True)

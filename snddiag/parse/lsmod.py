@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.parse import Parsed, ascii_int, lines_of
+from snddiag.records import dataclass
 
 
 @dataclass(frozen=True)

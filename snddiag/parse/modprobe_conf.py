@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.parse import Parsed, clip, lines_of
+from snddiag.records import dataclass
 
 # `install M /bin/true` is the documented way to make modprobe "load" a module without loading it.
 _NO_OP_COMMANDS = ("/bin/false", "/bin/true", "false", "true", "/usr/bin/false", "/usr/bin/true")

@@ -6,9 +6,8 @@ alsa_output...`). pactl's JSON output has no `info` before PulseAudio 17, so the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from snddiag.parse import Parsed, clip
+from snddiag.records import dataclass
 
 
 @dataclass(frozen=True)

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.parse import Parsed, clip
+from snddiag.records import dataclass
 
 VIRTIO_ALSA_DRIVER = "virtio_snd"
 # A desktop's graph holds a few hundred objects; more is not a graph pw-dump printed.

@@ -3,10 +3,9 @@ device serials: a captured session guest with a real host name and a serial put 
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from snddiag.bundle.redact import redact_evidence
 from snddiag.evidence import Evidence
+from snddiag.records import replace
 from tests.guests import guest_evidence
 
 HOST = "alice-laptop.corp.example"

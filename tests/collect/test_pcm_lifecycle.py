@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import errno
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -13,6 +12,7 @@ import pytest
 from snddiag.collect import pcm_lifecycle as life
 from snddiag.collect.pcm import Outcome
 from snddiag.parse.data_path import parse_data_path
+from snddiag.records import asdict
 
 S16, S32 = life.FORMAT_S16, 10
 

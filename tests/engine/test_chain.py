@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from snddiag import records
 from snddiag.engine import Diagnosis, run_rules
 from snddiag.engine.load import LAYERS, default_rule_dirs, load_rules
 from snddiag.facts import build_facts
@@ -120,7 +120,7 @@ def test_json_has_root_cause_and_layers_and_the_schema_knows_them() -> None:
 def test_alsa_rules_do_not_apply_on_a_kernel_without_sound() -> None:
     """Not "not checked (could not read ...)": there is nothing to read on this kernel."""
     facts = build_facts(guest_evidence("firecracker-no-modules"))
-    as_user = dataclasses.replace(facts, system=dataclasses.replace(facts.system, is_root=False))
+    as_user = records.replace(facts, system=records.replace(facts.system, is_root=False))
     diagnosis = run_rules(RULES, as_user)
     assert diagnosis.not_checked == ()
     assert [(d.rule.rule_id, d.reason) for d in diagnosis.does_not_apply] == [
@@ -128,9 +128,7 @@ def test_alsa_rules_do_not_apply_on_a_kernel_without_sound() -> None:
     ]
     # The same rule on a kernel with sound whose ALSA could not be read is not checked.
     healthy = build_facts(guest_evidence("healthy-pci").without(["proc/asound/", "dev/snd/"]))
-    healthy = dataclasses.replace(
-        healthy, system=dataclasses.replace(healthy.system, is_root=False)
-    )
+    healthy = records.replace(healthy, system=records.replace(healthy.system, is_root=False))
     again = run_rules([r for r in RULES if r.rule_id == "sound-nodes-not-accessible"], healthy)
     assert [n.rule.rule_id for n in again.not_checked] == ["sound-nodes-not-accessible"]
     assert again.does_not_apply == ()

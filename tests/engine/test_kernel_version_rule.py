@@ -3,14 +3,13 @@ release would show it (only the release differs), so the version range is tested
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from snddiag.engine import run_rules
 from snddiag.engine.load import load_rules
 from snddiag.evidence import RELEASE_KEY, UNAME_KEY, Evidence
 from snddiag.facts import build_facts
+from snddiag.records import replace
 from tests.guests import REPO, guest_evidence
 
 RULE = next(r for r in load_rules([REPO / "rules"]) if r.rule_id == "driver-known-bugs")

@@ -4,7 +4,6 @@ documented semantics, structured facts rendered as key=value, and the table in d
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +16,7 @@ from snddiag.engine.paths import KNOWN_PATHS
 from snddiag.engine.values import Kind, fact_kind, kind_of, shown, texts
 from snddiag.engine.when import evaluate
 from snddiag.facts import Facts, build_facts
+from snddiag.records import replace
 from tests.guests import REPO, guest_evidence
 
 RULE = """\

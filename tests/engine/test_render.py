@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from snddiag.engine import run_rules
 from snddiag.engine.load import default_rule_dirs, load_rules
 from snddiag.facts import Facts, build_facts
+from snddiag.records import replace
 from tests.guests import guest_evidence
 
 RULES = {r.rule_id: r for r in load_rules(default_rule_dirs())}

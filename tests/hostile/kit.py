@@ -3,7 +3,6 @@ a terminal, in every place a guest or a bundle controls."""
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 import os
@@ -14,6 +13,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from snddiag import records
 from snddiag.bundle.write import build_bundle
 from snddiag.evidence import Evidence, save_directory
 from snddiag.pipeline import diagnose
@@ -59,13 +59,11 @@ def hostile_evidence(guest: str) -> Evidence:
     for key in ("cmd/dmesg", "dev/kmsg"):
         if key in entries:
             entry = entries[key]
-            entries[key] = dataclasses.replace(entry, data=_with_payload(entry.data, per_line=True))
+            entries[key] = records.replace(entry, data=_with_payload(entry.data, per_line=True))
     for key in ("sys/class/dmi/id/product_version", "sys/class/dmi/id/sys_vendor"):
         if key in entries:
             entry = entries[key]
-            entries[key] = dataclasses.replace(
-                entry, data=_with_payload(entry.data, per_line=False)
-            )
+            entries[key] = records.replace(entry, data=_with_payload(entry.data, per_line=False))
     for key in ("etc/os-release", "usr/lib/os-release"):
         if key in entries:
             entry = entries[key]
@@ -75,7 +73,7 @@ def hostile_evidence(guest: str) -> Evidence:
                 entry.text,
                 flags=re.MULTILINE,
             )
-            entries[key] = dataclasses.replace(entry, data=text.encode())
+            entries[key] = records.replace(entry, data=text.encode())
     meta = dict(evidence.meta)
     if "user" in meta:
         meta["user"] += PAYLOAD

@@ -10,13 +10,13 @@ prose for the case to mean anything).
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import json
 from pathlib import Path
 
 import pytest
 
+from snddiag import records
 from snddiag.cli import main
 from snddiag.engine.load import load_rules
 from snddiag.evidence import Entry, Evidence
@@ -49,7 +49,7 @@ def forged_evidence(guest: str, brk: str) -> Evidence:
         entry = entries.get(key)
         if entry is not None and entry.ok:
             data = _forged(entry.text, brk).encode()
-            entries[key] = dataclasses.replace(entry, data=data)
+            entries[key] = records.replace(entry, data=data)
     meta = dict(evidence.meta)
     meta["user"] = _forged(meta.get("user", "nobody"), brk)
     return Evidence(entries, meta)

@@ -9,12 +9,12 @@ host name that is a common word (here).
 
 from __future__ import annotations
 
-import dataclasses
 import gzip
 from pathlib import Path
 
 import pytest
 
+from snddiag import records
 from snddiag.bundle.redact import redact_evidence
 from snddiag.engine.load import load_rules
 from snddiag.evidence import Entry, Evidence, Kind, Status, manifest_of
@@ -127,7 +127,7 @@ def test_a_host_name_that_is_a_common_word_keeps_the_diagnosis() -> None:
         entries = dict(evidence.entries)
         for key in ("proc/sys/kernel/hostname", "etc/hostname"):
             if key in entries:
-                entries[key] = dataclasses.replace(entries[key], data=f"{word}\n".encode())
+                entries[key] = records.replace(entries[key], data=f"{word}\n".encode())
         named = Evidence(entries, {**evidence.meta, "hostname": word})
         before = diagnose(named, rules).document
         after = diagnose(redact_evidence(named)[0], rules).document

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
 import io
 import re
 from typing import Any
 
 import pytest
 
+from snddiag import records
 from snddiag.engine.load import default_rule_dirs, load_rules
 from snddiag.evidence import Evidence
 from snddiag.pipeline import diagnose
@@ -196,7 +196,7 @@ def test_dmesg_denied_reads_as_the_system_said_it() -> None:
 def test_unreadable_reason_from_a_hostile_bundle_is_escaped() -> None:
     evidence = guest_evidence("non-root-dmesg-restrict")
     entries = dict(evidence.entries)
-    entries["cmd/dmesg"] = dataclasses.replace(
+    entries["cmd/dmesg"] = records.replace(
         entries["cmd/dmesg"], stderr=f"dmesg: {PAYLOAD.replace(chr(13), '')} denied\n"
     )
     document = diagnose(Evidence(entries, dict(evidence.meta)), RULES).document

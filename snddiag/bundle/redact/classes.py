@@ -13,7 +13,6 @@ import ipaddress
 import json
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from snddiag.bundle.redact.vocabulary import (
@@ -23,6 +22,7 @@ from snddiag.bundle.redact.vocabulary import (
     PLACEHOLDERS,
 )
 from snddiag.evidence import Entry, Evidence
+from snddiag.records import dataclass
 
 HOSTNAME_KEYS = ("proc/sys/kernel/hostname", "etc/hostname")
 SOUND_SERVERS_KEY = "lib/psutil/sound-servers"

@@ -14,7 +14,6 @@ import re
 import zlib
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import Any
 
 from snddiag.bundle.redact.classes import (
@@ -29,6 +28,7 @@ from snddiag.bundle.redact.vocabulary import COMMON_WORDS, VOCABULARY_PREFIXES
 from snddiag.collect import plan
 from snddiag.collect.sources import Command
 from snddiag.evidence import Entry, Evidence, Kind
+from snddiag.records import replace
 
 # Run metadata that is a name in its own right.
 META_NAMES = frozenset({"user", "hostname"})
