@@ -29,8 +29,6 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from snddiag.records import replace
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -41,6 +39,7 @@ from snddiag.bundle.write import build_bundle, write_tar  # noqa: E402
 from snddiag.engine.load import Rule, default_rule_dirs, load_rules, rule_files  # noqa: E402
 from snddiag.evidence import Entry, Evidence, Kind, Status, load_directory  # noqa: E402
 from snddiag.pipeline import diagnose  # noqa: E402
+from snddiag.records import replace  # noqa: E402
 from snddiag.report.summary import build_summary  # noqa: E402
 
 GUESTS = REPO / "tests" / "fixtures" / "guests"

@@ -12,7 +12,9 @@ load touches every command of a round alike:
 
 - `python3 -c pass`: the interpreter's own start-up, the floor for any Python tool;
 - `python3 -c 'import snddiag.cli, snddiag.commands'`: the entry every command imports;
-- `python3 -m snddiag --json`: one full live diagnosis, from the installed wheel;
+- `snddiag --json`: one full live diagnosis, from the installed wheel, through the `snddiag`
+  script the wheel installs, as a user runs it (run by the timed interpreter; `-m snddiag` would
+  add runpy and importlib.util, 0.1 s in the guest); with `--source`, `python3 -m snddiag`;
 - `python3 snddiag.pyz --json`: the same from the single-file archive (built with
   `--compile`: bytecode for the Python that builds it, the lab's guests' minor version);
 - `alsa-info --stdout --no-upload`: ALSA's own collector, for scale;
@@ -48,10 +50,11 @@ from typing import Any
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.guest.lab import LAB_USER, GuestRun, run_in_guest  # noqa: E402
+from tests.guest.lab import DISTRO_PYTHON, LAB_USER, GuestRun, run_in_guest  # noqa: E402
 from tests.guest.scenarios import BY_NAME  # noqa: E402
 
 BUILD = REPO / "build" / "bench-diagnosis"
+LAB_PYTHON = '"$PYTHON"'  # the interpreter the lab runs its guest commands with
 ALSA_INFO = "$(command -v alsa-info || command -v alsa-info.sh || echo /usr/sbin/alsa-info)"
 INSTALLED = "/tmp/snddiag-bench"
 HEAVY = ("yaml", "rich", "pyudev", "psutil", "snddiag.cli", "snddiag.commands", "snddiag.engine")
@@ -83,12 +86,17 @@ def build_artifacts(directory: Path) -> tuple[Path, Path]:
     return wheel, directory / "snddiag.pyz"
 
 
+def _snddiag(source: bool, installed: str) -> str:
+    """How the timed interpreter starts snddiag: the wheel's script, or -m from the checkout."""
+    return "-m snddiag" if source else f"{installed}/bin/snddiag"
+
+
 def timed(source: bool, installed: str, pyz: Path) -> dict[str, str]:
     env = "" if source else f"PYTHONPATH={installed} "
     return {
         "python3 -c pass": '"$PYTHON" -c pass',
         "import entry": f'env {env}"$PYTHON" -c "import snddiag.cli, snddiag.commands"',
-        "snddiag --json": f'env {env}"$PYTHON" -m snddiag --json',
+        "snddiag --json": f'env {env}"$PYTHON" {_snddiag(source, installed)} --json',
         "snddiag.pyz --json": f'"$PYTHON" {shlex.quote(str(pyz))} --json',
         "alsa-info": f"{ALSA_INFO} --stdout --no-upload",
     }
@@ -101,20 +109,24 @@ def guest_commands(
     pyz: Path,
     installed: str = INSTALLED,
     stop_servers: str | None = None,
+    python: str | None = None,
 ) -> dict[str, str]:
     """The guest's commands; with `stop_servers`, that command after the rounds and the rounds
-    again."""
+    again; with `python`, every timed command runs that interpreter instead of the lab's."""
     env = "" if source else f"PYTHONPATH={installed} "
     commands = {}
     if not source:
+        # pip is the lab's (a distro's Python may have none); the bytecode is the timed one's.
         commands["install"] = (
             f'"$PYTHON" -m pip install --quiet --no-cache-dir --no-deps --no-index '
             f"--target {installed} {shlex.quote(str(wheel))}"
-            f' && "$PYTHON" -m compileall -q {installed}/snddiag'
+            f" && {shlex.quote(python) if python else LAB_PYTHON} -m compileall -q"
+            f" {installed}/snddiag"
         )
     # One untimed run of each first: the share's files and the kernel's caches are warm.
     commands["warm-up"] = (
-        f'{env}"$PYTHON" -m snddiag --json >/dev/null; "$PYTHON" {shlex.quote(str(pyz))} --json'
+        f'{env}"$PYTHON" {_snddiag(source, installed)} --json >/dev/null;'
+        f' "$PYTHON" {shlex.quote(str(pyz))} --json'
         " >/dev/null; true"
     )
     # A lab command each (the lab times every command out on its own, and a loaded host
@@ -130,9 +142,17 @@ def guest_commands(
         for number in range(runs):
             for step, command in enumerate(steps):
                 commands[f"{WITHOUT_SERVER}round-{number}-{step}"] = command
-    commands["imports"] = f'{env}"$PYTHON" -X importtime -m snddiag --json 2>&1 >/dev/null; true'
+    commands["imports"] = (
+        f'{env}"$PYTHON" -X importtime {_snddiag(source, installed)} --json 2>&1 >/dev/null; true'
+    )
+    commands["floor-imports"] = '"$PYTHON" -X importtime -c pass 2>&1; true'
     commands["load"] = "cat /proc/loadavg"
-    return commands
+    if python is None:
+        return commands
+    return {
+        name: command if name == "install" else f"PYTHON={shlex.quote(python)}; {command}"
+        for name, command in commands.items()
+    }
 
 
 def _median_of(records: list[dict[str, float]]) -> dict[str, float]:
@@ -215,13 +235,19 @@ def report(
         print(f"the same after the session's servers were stopped ({len(bare)} rounds complete):")
         if bare:
             _report_rounds(bare)
+    floor = _imports(run.commands["floor-imports"].stdout)
+    # A .pth file in the guest's site-packages runs at every start: it raises the floor.
+    print(
+        f"`python3 -c pass` imports {len(floor)} modules, {sum(i[0] for i in floor) / 1e6:.3f} s"
+        f" in all: {', '.join(sorted(i[2] for i in floor if '.' not in i[2]))}"
+    )
     imports = _imports(run.commands["imports"].stdout)
     ours = [i for i in imports if i[2].startswith("snddiag")]
     print(
         f"a run imports {len(imports)} modules ({len(ours)} of snddiag), "
         f"{sum(i[0] for i in imports) / 1e6:.3f} s in all; slowest by their own time:"
     )
-    for self_us, cumulative_us, name in sorted(imports, reverse=True)[:8]:
+    for self_us, cumulative_us, name in sorted(imports, reverse=True)[:20]:
         print(f"  {self_us / 1e6:.3f} s (with what it imports {cumulative_us / 1e6:.3f} s)  {name}")
     heavy = [i for i in imports if i[2] in HEAVY]
     print("  heavy ones: " + (", ".join(f"{i[2]} {i[1] / 1e6:.3f} s" for i in heavy) or "none"))
@@ -247,7 +273,15 @@ def main() -> int:
         action="store_true",
         help="a session guest: stop its servers after the rounds and run them again",
     )
+    parser.add_argument(
+        "--python",
+        choices=("distro", "lab"),
+        default="distro" if Path(DISTRO_PYTHON).exists() else "lab",
+        help=f"time {DISTRO_PYTHON} with the distro's libraries, as a guest's user runs it"
+        " (the default where it exists), or the lab's own interpreter (this one)",
+    )
     args = parser.parse_args()
+    python = DISTRO_PYTHON if args.python == "distro" else None
     load = os.getloadavg()
     if args.smoke:
         from benchmarks.here import run_here
@@ -257,7 +291,7 @@ def main() -> int:
             installed = str(Path(scratch, "installed"))
             # Nothing of this host is stopped: the second rounds run as the first.
             stop = "true" if args.then_without_server else None
-            commands = guest_commands(1, args.source, wheel, pyz, installed, stop)
+            commands = guest_commands(1, args.source, wheel, pyz, installed, stop, python)
             run = run_here(BY_NAME["healthy-pci"], commands)
         return report(run, 1, "on this host (--smoke: the figures mean nothing)", load)
     wheel, pyz = build_artifacts(BUILD)  # where the guest sees it (its root is this host's)
@@ -267,9 +301,11 @@ def main() -> int:
         wheel,
         pyz,
         stop_servers=STOP_SERVERS if args.then_without_server else None,
+        python=python,
     )
     run = run_in_guest(BY_NAME[args.scenario], commands, timeout_s=1800)
     how = "from the checkout, no bytecode" if args.source else "installed from the wheel, bytecode"
+    how += f", {python or 'the lab interpreter'}"
     return report(run, args.runs, how, load, args.scenario)
 
 

@@ -10,7 +10,6 @@ import errno
 import fcntl
 import os
 import re
-import shutil
 import stat
 import subprocess
 import time
@@ -284,6 +283,23 @@ def start_command(
     )
 
 
+def on_path(program: str) -> bool:
+    """Whether `program` would run: shutil.which's answer on Linux, without importing shutil
+    (and with it bz2 and lzma, 0.05 s of a run in a small guest)."""
+
+    def runnable(path: str) -> bool:
+        return os.access(path, os.F_OK | os.X_OK) and not os.path.isdir(path)
+
+    if os.path.dirname(program):
+        return runnable(program)
+    search = os.environ.get("PATH")
+    if search is None:
+        search = os.confstr("CS_PATH") if "CS_PATH" in os.confstr_names else os.defpath
+    return bool(search) and any(
+        runnable(os.path.join(part, program)) for part in (search or "").split(os.pathsep)
+    )
+
+
 def run_command(
     name: str,
     argv: tuple[str, ...],
@@ -293,7 +309,7 @@ def run_command(
     run_as: RunAs | None = None,
 ) -> Entry:
     key = key or f"cmd/{name}"
-    if shutil.which(argv[0]) is None:
+    if not on_path(argv[0]):
         return Entry(key, Kind.COMMAND, Status.NOT_FOUND, argv=argv)
     env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
     switch = run_as is not None and run_as.uid != os.geteuid()
