@@ -73,10 +73,19 @@ def _limit_memory(extra_bytes: int) -> None:
 
 
 def _serve(
-    conn: Connection, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], memory: int
+    conn: Connection,
+    calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]],
+    memory: int,
+    parent_ends: Sequence[Connection],
 ) -> None:
     """A worker: caps its memory once, then runs the calls it is sent by index, one at a time,
-    until its pipe closes. It ends itself after a MemoryError (its heap may be in any state)."""
+    until its pipe closes. It ends itself after a MemoryError (its heap may be in any state).
+    `parent_ends`: the parent's ends of this pipe and the other workers', which the fork copied.
+    """
+    # Held here, a pipe would not close when the parent closes it: its worker would wait for a
+    # next call until stop() gave up on it and killed it (a second at the end of every run).
+    for parent_end in parent_ends:
+        parent_end.close()
     # Ctrl-C reaches the whole process group: the parent alone reports it, once. The parent
     # blocked SIGINT across the fork, so none can arrive before it is ignored here.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -143,12 +152,17 @@ class _Worker:
     """One long-lived worker process and the call it is running, if any."""
 
     def __init__(
-        self, calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]], limits: Limits
+        self,
+        calls: Sequence[tuple[Callable[..., Any], tuple[Any, ...]]],
+        limits: Limits,
+        siblings: Sequence[_Worker | None] = (),
     ) -> None:
         context = _context()
         self.conn, child_end = context.Pipe(duplex=True)
+        # The fork copies the parent's end of this pipe and of every other worker's.
+        others = [self.conn, *(w.conn for w in siblings if w is not None and not w.conn.closed)]
         self.process = context.Process(
-            target=_serve, args=(child_end, calls, limits.max_memory_bytes), daemon=True
+            target=_serve, args=(child_end, calls, limits.max_memory_bytes, others), daemon=True
         )
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
@@ -238,10 +252,10 @@ def run_bounded(
                     if worker is not None and worker.served:
                         worker.stop()
                         worker = None
-                    worker = pool[number] = worker or _Worker(calls, limits)
+                    worker = pool[number] = worker or _Worker(calls, limits, pool)
                     worker.start(retry.pop(), limits.timeout_s)
                 elif pending:
-                    worker = pool[number] = worker or _Worker(calls, limits)
+                    worker = pool[number] = worker or _Worker(calls, limits, pool)
                     worker.start(pending.pop(), limits.timeout_s)
             busy = [w for w in pool if w is not None and w.index is not None]
             now = time.monotonic()

@@ -70,3 +70,22 @@ def test_a_call_that_alone_exceeds_the_memory_is_not_retried_forever() -> None:
     outcomes = _outcomes([(_pid, ()), (_keep, (200,)), (_pid, ())], limits)
     assert isinstance(outcomes[1], Failed) and "--max-memory-mb" in outcomes[1].reason
     assert isinstance(outcomes[0], Done) and isinstance(outcomes[2], Done)
+
+
+def test_idle_workers_end_by_themselves_when_the_run_is_done(monkeypatch: Any) -> None:
+    """Closing a worker's pipe ends it: no worker still holds the parent's end of its own pipe
+    or of another's (a fork copies them), which would leave it waiting for a next call until
+    stop() killed it, a second at the end of every run for each worker."""
+    from snddiag.bundle import workers
+
+    ended: list[int | None] = []
+    stop = workers._Worker.stop
+
+    def stop_and_note(worker: Any) -> None:
+        stop(worker)
+        ended.append(worker.process.exitcode)
+
+    monkeypatch.setattr(workers._Worker, "stop", stop_and_note)
+    outcomes = _outcomes([(_pid, ())] * 8, Limits())
+    assert all(isinstance(o, Done) for o in outcomes)
+    assert ended == [0, 0]  # exit status 0, not killed by SIGKILL (-9)
