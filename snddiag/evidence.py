@@ -169,7 +169,10 @@ def capped(entry: Entry) -> Entry:
 
 def check_key(key: str) -> str:
     """Reject keys that could escape a snapshot directory; return the key unchanged."""
-    if not key or key.startswith("/") or any(p in ("", ".", "..") for p in key.split("/")):
+    # Each part between slashes, the first and last too, seen with its slashes: an empty, "."
+    # or ".." part (a leading or trailing slash makes an empty one) shows as "//", "/./", "/../".
+    wrapped = f"/{key}/"
+    if not key or "//" in wrapped or "/./" in wrapped or "/../" in wrapped:
         raise EvidenceError(f"unsafe evidence key {key!r}")
     if "\x00" in key or "\\" in key:
         raise EvidenceError(f"unsafe evidence key {key!r}")
@@ -277,12 +280,16 @@ def _node_from_manifest(raw: object) -> NodeInfo | None:
         raise EvidenceError(f"bad node record: {err}") from err
 
 
+_KINDS = {kind.value: kind for kind in Kind}
+_STATUSES = {status.value: status for status in Status}
+
+
 def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
-    if not isinstance(record, Mapping):
+    if not isinstance(record, dict) and not isinstance(record, Mapping):
         raise EvidenceError(f"manifest entry {key!r} is not an object")
     try:
-        kind = Kind(record["kind"])
-        status = Status(record["status"])
+        kind = _KINDS.get(record["kind"]) or Kind(record["kind"])  # Kind(): the ValueError
+        status = _STATUSES.get(record["status"]) or Status(record["status"])
         exit_code = record.get("exit_code")
         argv = record.get("argv", [])
         names = record.get("names", [])

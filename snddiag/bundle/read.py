@@ -230,8 +230,9 @@ class _Unusual(Exception):
     truncated header or member."""
 
 
-# The octal number fields of a header as tar writers fill them: digits, then spaces or NULs.
-_OCTAL = re.compile(rb"[0-7]*[ \x00]*")
+def _octal(field: bytes) -> bool:
+    """An octal number field as tar writers fill it: digits, then spaces or NULs."""
+    return not field.rstrip(b" \x00").translate(None, b"01234567")
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
 
@@ -279,9 +280,11 @@ def _plain_header(block: bytes) -> tuple[str, bool, int]:
     kind = block[156:157]
     if kind not in (b"0", b"\x00", b"5"):
         raise _Unusual
-    fields = (block[100:108], block[108:116], block[116:124], block[124:136], block[136:148])
     chksum = block[148:156]
-    if not all(_OCTAL.fullmatch(f) for f in fields) or not _OCTAL.fullmatch(chksum):
+    for field in (block[100:108], block[108:116], block[116:124], block[124:136], block[136:148]):
+        if not _octal(field):
+            raise _Unusual
+    if not _octal(chksum):
         raise _Unusual
     if int(chksum.rstrip(b" \x00") or b"0", 8) != sum(block[:148]) + 256 + sum(block[156:]):
         raise _Unusual

@@ -69,11 +69,22 @@ def is_known_path(path: str) -> bool:
     return head in mapping_paths and bool(key)
 
 
+_MAPPING_TYPES: dict[type, bool] = {}
+
+
+def _is_mapping(cls: type) -> bool:
+    # isinstance(value, Mapping) asks the ABC machinery each time: a few per rule condition.
+    known = _MAPPING_TYPES.get(cls)
+    if known is None:
+        known = _MAPPING_TYPES[cls] = issubclass(cls, Mapping)
+    return known
+
+
 def resolve(facts: Facts, path: str) -> Any:
     """The value at a dotted path; None when unread (a mapping's missing key reads as None)."""
     value: Any = facts
     for part in path.split("."):
-        if isinstance(value, Mapping):
+        if _is_mapping(type(value)):
             value = value.get(part)
         else:
             value = getattr(value, part, _MISSING)

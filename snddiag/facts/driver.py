@@ -11,7 +11,7 @@ from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf, parse_modules_list
-from snddiag.parse.module_index import parse_modules_builtin, parse_modules_dep
+from snddiag.parse.module_index import ModuleIndex, parse_modules_builtin
 from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
@@ -129,7 +129,7 @@ def _index(evidence: Evidence) -> _Index:
     )
     return _Index(
         tree=tree,
-        in_tree=parse_modules_dep(dep_text).value if dep_text is not None else None,
+        in_tree=ModuleIndex(dep_text) if dep_text is not None else None,
         builtin_names=parse_modules_builtin(builtin_text).value
         if builtin_text is not None
         else None,

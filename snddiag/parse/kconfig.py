@@ -31,27 +31,36 @@ def parse_kconfig(text: str) -> Parsed[dict[str, str]]:
     return Parsed(options, tuple(odd))
 
 
+def single_line_ends(text: str) -> str:
+    """`text` with "\\n" ending every line where str.splitlines() ends one (and each line cut
+    as lines_of cuts it): a search for "\\n" + something then finds what lines_of would."""
+    if any(end in text for end in _OTHER_LINE_ENDS):
+        return "\n".join(lines_of(text))
+    return text
+
+
 class KernelConfig(Mapping[str, str]):
     """parse_kconfig's options, each read from the text when it is looked up: a config has
     ten thousand lines and the facts ask for a handful, once per bundle in `analyze`. The last
     line that sets an option wins, as in parse_kconfig; iterating parses it all."""
 
     def __init__(self, text: str) -> None:
-        if any(end in text for end in _OTHER_LINE_ENDS):
-            text = "\n".join(lines_of(text))
-        self._text = "\n" + text
+        self._text = "\n" + single_line_ends(text)
         self._all: dict[str, str] | None = None
+        self._looked_up: dict[str, str | None] = {}  # None: the config does not name it
 
     def _line(self, start: int) -> str:
         """The line that begins at `start` (just after a "\\n"), cut as lines_of cuts it."""
         end = self._text.find("\n", start)
         return self._text[start : end if end >= 0 else len(self._text)][:MAX_LINE_CHARS]
 
-    def _last(self, needle: str, pattern: re.Pattern[str], name: str) -> tuple[int, str]:
-        """(where, value) of the last line starting with `needle` that `pattern` matches for
-        `name`; (-1, "") when none does."""
+    def _last(
+        self, needle: str, pattern: re.Pattern[str], name: str, start: int = 0
+    ) -> tuple[int, str]:
+        """(where, value) of the last line at or after `start` starting with `needle` that
+        `pattern` matches for `name`; (-1, "") when none does."""
         end = len(self._text)
-        while (at := self._text.rfind("\n" + needle, 0, end)) >= 0:
+        while (at := self._text.rfind("\n" + needle, start, end)) >= 0:
             match = pattern.match(self._line(at + 1))
             if match and match.group(1) == name:
                 return at, match.group(2) if pattern is _SET else "n"
@@ -61,10 +70,19 @@ class KernelConfig(Mapping[str, str]):
     def __getitem__(self, name: str) -> str:
         if self._all is not None or not _NAME.fullmatch(name):
             return self._options()[name]
-        set_at, value = self._last(name + "=", _SET, name)
-        unset_at, _ = self._last(f"# {name} is not set", _UNSET, name)
-        if set_at < 0 and unset_at < 0:
+        if name not in self._looked_up:
+            self._looked_up[name] = self._look_up(name)
+        value = self._looked_up[name]
+        if value is None:
             raise KeyError(name)
+        return value
+
+    def _look_up(self, name: str) -> str | None:
+        set_at, value = self._last(name + "=", _SET, name)
+        # Only a "not set" line after the last setting overrides it: search that far back only.
+        unset_at, _ = self._last(f"# {name} is not set", _UNSET, name, max(set_at, 0))
+        if set_at < 0 and unset_at < 0:
+            return None
         return value.strip('"') if set_at > unset_at else "n"
 
     def _options(self) -> dict[str, str]:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from snddiag.parse import Parsed, lines_of
+import itertools
+from collections.abc import Iterator, Mapping
+
+from snddiag.parse import MAX_LINE_CHARS, Parsed, lines_of
+from snddiag.parse.kconfig import single_line_ends
 
 
 def module_name(path: str) -> str:
     """`kernel/sound/virtio/virtio_snd.ko.xz` -> `virtio_snd` (kmod treats - and _ alike)."""
-    base = path.rsplit("/", 1)[-1]
-    stem = base.split(".ko", 1)[0]
-    return stem.replace("-", "_")
+    stem = path[path.rfind("/") + 1 :].partition(".ko")[0]
+    return stem.replace("-", "_") if "-" in stem else stem
+
+
+def _module_path(line: str) -> str | None:
+    """The module file a modules.dep line is about; None for a line that names none."""
+    path, sep, _deps = line.partition(":")
+    return path.strip() if sep and ".ko" in path else None
 
 
 def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
@@ -17,13 +26,72 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
     found: dict[str, str] = {}
     odd: list[str] = []
     for line in lines_of(text):
-        path, sep, _deps = line.partition(":")
-        if not sep or ".ko" not in path:
+        path = _module_path(line)
+        if path is None:
             if line.strip():
                 odd.append(line)
             continue
-        found[module_name(path.strip())] = path.strip()
+        found[module_name(path)] = path
     return Parsed(found, tuple(odd))
+
+
+_MAX_SEPARATORS = 4  # - or _ at each: 16 spellings; a name with more is looked up in full
+
+
+class ModuleIndex(Mapping[str, str]):
+    """parse_modules_dep's name -> path, each name looked up in the text when asked: the index
+    has thousands of lines and the facts ask for one module, once per bundle in `analyze`. The
+    last line for a module wins, as in parse_modules_dep; iterating parses it all."""
+
+    def __init__(self, text: str) -> None:
+        self._text = "\n" + single_line_ends(text)
+        self._all: dict[str, str] | None = None
+        self._looked_up: dict[str, str | None] = {}  # None: no line names it
+
+    def _spellings(self, name: str) -> list[str] | None:
+        """The file name stems that kmod reads as `name` (- and _ alike); None: too many."""
+        parts = name.split("_")
+        if len(parts) > _MAX_SEPARATORS + 1:
+            return None
+        return [
+            "".join(itertools.chain.from_iterable(zip(parts, (*seps, ""))))
+            for seps in itertools.product("_-", repeat=len(parts) - 1)
+        ]
+
+    def _last_line_naming(self, stem: str, name: str) -> tuple[int, str | None]:
+        """(where, path) of the last line whose module is `name`, found by its `stem`.ko."""
+        needle = stem + ".ko"
+        end = len(self._text)
+        while (at := self._text.rfind(needle, 0, end)) >= 0:
+            start = self._text.rfind("\n", 0, at) + 1
+            stop = self._text.find("\n", at)
+            path = _module_path(self._text[start : stop if stop >= 0 else None][:MAX_LINE_CHARS])
+            if path is not None and module_name(path) == name:
+                return start, path
+            end = at
+        return -1, None
+
+    def __getitem__(self, name: str) -> str:
+        spellings = self._spellings(name) if self._all is None and "-" not in name else None
+        if spellings is None:
+            return self._options()[name]
+        if name not in self._looked_up:
+            self._looked_up[name] = max(self._last_line_naming(s, name) for s in spellings)[1]
+        path = self._looked_up[name]
+        if path is None:
+            raise KeyError(name)
+        return path
+
+    def _options(self) -> dict[str, str]:
+        if self._all is None:
+            self._all = parse_modules_dep(self._text[1:]).value
+        return self._all
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._options())
+
+    def __len__(self) -> int:
+        return len(self._options())
 
 
 def parse_modules_builtin(text: str) -> Parsed[frozenset[str]]:
