@@ -288,25 +288,27 @@ def entry_from_manifest(key: str, record: object, data: bytes) -> Entry:
     if not isinstance(record, dict) and not isinstance(record, Mapping):
         raise EvidenceError(f"manifest entry {key!r} is not an object")
     try:
+        get = record.get
         kind = _KINDS.get(record["kind"]) or Kind(record["kind"])  # Kind(): the ValueError
         status = _STATUSES.get(record["status"]) or Status(record["status"])
-        exit_code = record.get("exit_code")
-        argv = record.get("argv", [])
-        names = record.get("names", [])
+        exit_code = get("exit_code")
+        argv = get("argv")
+        names = get("names")
+        node = get("node")
         return Entry(
             key=check_key(key),
             kind=kind,
             status=status,
             data=data,
             exit_code=int(exit_code) if exit_code is not None else None,
-            stderr=str(record.get("stderr", "")),
-            duration_s=float(record.get("duration_s", 0.0)),
-            truncated=bool(record.get("truncated", False)),
-            argv=tuple(str(a) for a in argv) if isinstance(argv, list) else (),
-            target=str(record.get("target", "")),
-            kept_lines=str(record.get("kept_lines", "")),
-            names=tuple(str(n) for n in names) if isinstance(names, list) else (),
-            node=_node_from_manifest(record.get("node")),
+            stderr=str(get("stderr", "")),
+            duration_s=float(get("duration_s", 0.0)),
+            truncated=bool(get("truncated", False)),
+            argv=tuple(str(a) for a in argv) if argv and isinstance(argv, list) else (),
+            target=str(get("target", "")),
+            kept_lines=str(get("kept_lines", "")),
+            names=tuple(str(n) for n in names) if names and isinstance(names, list) else (),
+            node=_node_from_manifest(node) if node is not None else None,
         )
     except (KeyError, TypeError, ValueError, OverflowError) as err:
         raise EvidenceError(f"manifest entry {key!r}: {err}") from err

@@ -316,7 +316,13 @@ def _read_plain(stream: IO[bytes], limits: Limits) -> _Admitted:
             if size:
                 raise _Unusual
             continue
-        member = _read_member(blocks.data(size))
+        if size <= _CHUNK:  # most members: one piece, hashed and kept as it is
+            piece = blocks.take(size)
+            if len(piece) != size:
+                raise _Unusual
+            member = _Member(piece[:_KEPT_BYTES], size, hashlib.sha256(piece).hexdigest())
+        else:
+            member = _read_member(blocks.data(size))
         if len(blocks.take(-size % _BLOCK)) != -size % _BLOCK:
             raise _Unusual
         found.files[path] = member
@@ -388,17 +394,58 @@ def _diagnosis(files: dict[str, _Member], info: Mapping[str, Any]) -> dict[str, 
     return document if isinstance(document, dict) else None
 
 
+# Below malloc's mmap threshold: a piece of a MiB would be mapped and unmapped each time.
+_INFLATED_PIECE = 64 * 1024
+
+
+class _Inflated:
+    """A file of one gzip member, decompressed by zlib itself: on a bundle of a hundred KiB,
+    GzipFile's layers of buffering cost a third as much again as the inflating. _Unusual for
+    anything GzipFile might read otherwise or refuse (damage, an early end, another member or
+    anything after the member): the tarfile reader then reads it again through GzipFile."""
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._inflate = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # the gzip wrapper
+        self._input = b""
+
+    def read(self, size: int) -> bytes:
+        while not self._inflate.eof:
+            if not self._input:
+                self._input = self._raw.read(_INFLATED_PIECE)
+                if not self._input:
+                    raise _Unusual  # the file ends inside the member
+            try:
+                out = self._inflate.decompress(self._input, min(size, _INFLATED_PIECE))
+            except zlib.error:
+                raise _Unusual from None
+            self._input = self._inflate.unconsumed_tail
+            if out:
+                return out
+        if self._inflate.unused_data or self._raw.read(1):
+            raise _Unusual
+        return b""
+
+
+def _capped(stream: Any, limits: Limits) -> _Capped:
+    return _Capped(
+        stream,
+        limits.max_total_bytes + _HEADER_ALLOWANCE,
+        f"the --max-total-mb limit ({limits.max_total_bytes // MIB} MB)",
+    )
+
+
+def _unpacked_plain(raw: IO[bytes], limits: Limits) -> _Admitted:
+    raw.seek(0)
+    return _read_plain(_capped(_Inflated(raw), limits), limits)  # type: ignore[arg-type]
+
+
 def _unpacked(
     raw: IO[bytes], limits: Limits, reader: Callable[[IO[bytes], Limits], _Admitted]
 ) -> _Admitted:
     raw.seek(0)
     with gzip.GzipFile(fileobj=raw, mode="rb") as gz:
-        cap = _Capped(
-            gz,  # type: ignore[arg-type]
-            limits.max_total_bytes + _HEADER_ALLOWANCE,
-            f"the --max-total-mb limit ({limits.max_total_bytes // MIB} MB)",
-        )
-        return reader(cap, limits)  # type: ignore[arg-type]
+        return reader(_capped(gz, limits), limits)  # type: ignore[arg-type]
 
 
 def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
@@ -411,7 +458,7 @@ def read_bundle(path: Path, limits: Limits | None = None) -> Bundle:
             if raw.read(2) != b"\x1f\x8b":
                 raise BundleError("not a gzip file (a bundle is a .tar.gz)")
             try:
-                found = _unpacked(raw, limits, _read_plain)
+                found = _unpacked_plain(raw, limits)
             except _Unusual:
                 found = _unpacked(raw, limits, _read_members)
     except EOFError as err:
