@@ -48,7 +48,7 @@ def test_bench_analyze_smoke() -> None:
     assert re.search(r"read\+verify \d+\.\d+ ms, diagnose \d+\.\d+ ms per bundle", out)
     assert re.search(r"^\s+\d+ \(1x\)\s+6\s+1\s", out, re.M)  # the one-core row
     assert "2x rules take" in out
-    assert re.search(r"end to end: .* over 6 bundles .*exit \d.*ms a bundle", out)
+    assert re.search(r"end to end, .* over 6 bundles .*exit \d.*ms a bundle", out)
 
 
 def test_bench_play_smoke() -> None:

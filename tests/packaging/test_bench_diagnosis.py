@@ -16,5 +16,6 @@ def test_bench_diagnosis_smoke() -> None:
     assert re.search(ratios, out, re.M)
     assert re.search(r"^  entry \d.*rules_load \d.*report \d", out, re.M)
     assert re.search(r"^a run imports \d+ modules \(\d+ of snddiag\)", out, re.M)
+    assert re.search(r"^`python3 -c pass` imports \d+ modules, \d", out, re.M)
     second = out[out.index("after the session's servers were stopped (1 rounds complete)") :]
     assert re.search(r"^  snddiag --json +median \d", second, re.M)
