@@ -163,17 +163,45 @@ def test_real_records_pickle_round_trip() -> None:
         copied[0].id = "changed"  # still frozen
 
 
-def test_init_is_compiled_once_on_first_use() -> None:
+def test_init_is_compiled_once_after_the_first_instances() -> None:
     @records.dataclass(frozen=True)
     class Late:
         value: int
+        more: tuple[int, ...] = ()
 
-    lazy = Late.__dict__["__init__"]
-    assert Late(1).value == 1
+    binding = Late.__dict__["__init__"]
+    first = [Late(n) for n in range(records._COMPILE_AFTER)]
+    assert Late.__dict__["__init__"] is binding  # not compiled yet
+    compiled_first = Late(99, more=(1,))
     compiled = Late.__dict__["__init__"]
-    assert compiled is not lazy
-    assert Late(2).value == 2
+    assert compiled is not binding
+    assert [Late(n) for n in range(records._COMPILE_AFTER)] == first
+    assert compiled_first == Late(99, (1,))
     assert Late.__dict__["__init__"] is compiled
+
+
+@pytest.mark.parametrize("made_before", [0, records._COMPILE_AFTER + 1])
+def test_bound_and_compiled_init_take_and_refuse_the_same_calls(made_before: int) -> None:
+    @records.dataclass
+    class Calls:
+        a: int
+        b: str = "b"
+        c: list[int] = records.field(default_factory=list)
+
+    for _ in range(made_before):
+        Calls(0)
+    assert vars(Calls(1)) == {"a": 1, "b": "b", "c": []}
+    assert vars(Calls(1, "x", [2])) == {"a": 1, "b": "x", "c": [2]}
+    assert vars(Calls(c=[3], a=2)) == {"a": 2, "b": "b", "c": [3]}
+    assert list(vars(Calls(c=[3], b="y", a=2))) == ["a", "b", "c"]  # in field order
+    for wrong_args, wrong_kwargs in [
+        ((), {}),  # a missing
+        ((1, "x", [], 4), {}),  # too many
+        ((1,), {"a": 2}),  # twice
+        ((1,), {"d": 2}),  # unknown
+    ]:
+        with pytest.raises(TypeError):
+            Calls(*wrong_args, **wrong_kwargs)
 
 
 def _record_classes() -> list[type]:
