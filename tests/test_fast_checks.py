@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from snddiag.bundle.read import _octal
-from snddiag.evidence import EvidenceError, check_key
+from snddiag.collect.sources import keep_lines
+from snddiag.evidence import Entry, EvidenceError, Kind, Status, check_key
 from snddiag.parse.module_index import module_name
 
 # Keys built from the pieces that matter: slashes, dots, names.
@@ -47,3 +49,32 @@ def _plain_module_name(path: str) -> str:
 @given(st.text(alphabet="ab-_/.kox", max_size=30))
 def test_module_name_is_the_plain_definition(path: str) -> None:
     assert module_name(path) == _plain_module_name(path)
+
+
+def _each_line(data: bytes, pattern: str) -> bytes:
+    """keep_lines' first definition: each line, with its end, searched on its own."""
+    wanted = re.compile(pattern.encode())
+    return b"".join(line for line in data.splitlines(keepends=True) if wanted.search(line))
+
+
+_PATTERNS = st.sampled_from(
+    ["virtio|sound/", r"^flags\s", r"a\sb", "x*", "^$", r"b$", r"\n", r"^a", "(?<=\n)a", r"\ba",
+     r"\n$", r"a\nb"]
+)  # fmt: skip
+
+
+@example(b"a\nb\n", r"a\sb")  # a match across two lines keeps neither
+@example(b"a\n\nb", r"\n$")  # $ after a line's end: only at the end of the text
+@example(b"x\na\n", "(?<=\n)a")  # a line searched alone has nothing before it
+@given(st.text(alphabet="ab\n\r xflgs/virtoudn", max_size=60).map(str.encode), _PATTERNS)
+def test_keep_lines_keeps_what_a_search_of_each_line_keeps(data: bytes, pattern: str) -> None:
+    entry = Entry("lib/modules/x/modules.dep", Kind.FILE, Status.OK, data=data)
+    assert keep_lines(entry, pattern).data == _each_line(data, pattern)
+
+
+def test_keep_lines_of_a_module_index() -> None:
+    index = next(Path(__file__).parent.glob("fixtures/guests/healthy-pci/data/lib/modules/*"))
+    data = (index / "modules.dep").read_bytes()
+    kept = keep_lines(Entry("k", Kind.FILE, Status.OK, data=data), "virtio|sound/").data
+    assert kept == _each_line(data, "virtio|sound/")
+    assert b"virtio_snd" in kept

@@ -357,11 +357,39 @@ def run_command(
 
 
 def keep_lines(entry: Entry, pattern: str) -> Entry:
+    """The entry with only its lines in which `pattern` is found."""
     if not entry.ok:
         return entry
-    wanted = re.compile(pattern.encode())
-    lines = [line for line in entry.data.splitlines(keepends=True) if wanted.search(line)]
-    return replace(entry, data=b"".join(lines), kept_lines=pattern)
+    kept = _lines_found(entry.data, pattern)
+    if kept is None:
+        wanted = re.compile(pattern.encode())
+        kept = [line for line in entry.data.splitlines(keepends=True) if wanted.search(line)]
+    return replace(entry, data=b"".join(kept), kept_lines=pattern)
+
+
+# Assertions that could look past a line's end, or change how the pattern reads lines: a
+# pattern holding one is searched line by line.
+_NOT_LINE_LOCAL = ("$", "(?", "\\A", "\\Z", "\\b", "\\B")
+
+
+def _lines_found(data: bytes, pattern: str) -> list[bytes] | None:
+    """What a search of each line (with its end) keeps, found by searching the whole text
+    (modules.dep has thousands of lines and keeps a few dozen); None where that could differ:
+    a line end other than "\\n", such an assertion, or a match that reaches past its line."""
+    if b"\r" in data or any(mark in pattern for mark in _NOT_LINE_LOCAL):
+        return None
+    wanted = re.compile(pattern.encode(), re.MULTILINE)  # ^ at each line's start
+    kept: list[bytes] = []
+    at = 0
+    while at < len(data) and (match := wanted.search(data, at)) is not None:
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.start())
+        end = len(data) if end < 0 else end + 1  # with its "\n", as splitlines(keepends) cuts
+        if match.end() > end:
+            return None
+        kept.append(data[start:end])
+        at = end
+    return kept
 
 
 def _wanted(rel: str, evidence: Evidence) -> bool:

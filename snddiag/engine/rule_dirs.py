@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import cast
 
@@ -27,11 +28,19 @@ def files_below(directory: Path) -> list[Path]:
     """Every name below directory but folders, whatever it is (a FIFO named like a rule is
     reported by the loader, never skipped in silence); a link to a folder is not walked."""
     found: list[Path] = []
-    for p in directory.iterdir():
-        if p.is_dir() and not (isinstance(p, Path) and p.is_symlink()):
-            found += files_below(p)
-        elif not p.is_dir():
-            found.append(p)
+    if isinstance(directory, Path):  # os.scandir: the entry's type without a stat each
+        with os.scandir(directory) as entries:
+            for entry in entries:
+                if entry.is_dir(follow_symlinks=False):
+                    found += files_below(directory / entry.name)
+                elif not entry.is_dir():
+                    found.append(directory / entry.name)
+    else:  # inside snddiag.pyz: a zipfile.Path
+        for p in directory.iterdir():
+            if p.is_dir():
+                found += files_below(p)
+            else:
+                found.append(p)
     return sorted(found, key=lambda p: str(p).split("/"))
 
 
