@@ -233,6 +233,8 @@ class _Unusual(Exception):
 def _octal(field: bytes) -> bool:
     """An octal number field as tar writers fill it: digits, then spaces or NULs."""
     return not field.rstrip(b" \x00").translate(None, b"01234567")
+
+
 _BLOCK = 512
 _ZERO_BLOCK = bytes(_BLOCK)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Container, Mapping
 
 from snddiag.collect.plan import declared
 from snddiag.evidence import Evidence, Status, kernel_release
@@ -11,7 +11,7 @@ from snddiag.parse.cmdline import blacklisted_on_cmdline, parse_cmdline
 from snddiag.parse.lsmod import parse_lsmod, parse_proc_modules
 from snddiag.parse.modinfo import parse_modinfo
 from snddiag.parse.modprobe_conf import parse_modprobe_conf, parse_modules_list
-from snddiag.parse.module_index import ModuleIndex, parse_modules_builtin
+from snddiag.parse.module_index import ModuleIndex
 from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
@@ -94,7 +94,7 @@ class _Index:
 
     tree: str | None
     in_tree: Mapping[str, str] | None  # modules.dep: name -> path
-    builtin_names: frozenset[str] | None
+    builtin_names: Container[str] | None  # modules.builtin's module names
     tree_present: bool | None
     index_present: bool | None
     module_file: bool | None  # virtio_snd.ko* is in kernel/sound/virtio of the tree
@@ -130,9 +130,7 @@ def _index(evidence: Evidence) -> _Index:
     return _Index(
         tree=tree,
         in_tree=ModuleIndex(dep_text) if dep_text is not None else None,
-        builtin_names=parse_modules_builtin(builtin_text).value
-        if builtin_text is not None
-        else None,
+        builtin_names=ModuleIndex(builtin_text, builtin=True) if builtin_text is not None else None,
         tree_present=tree_present,
         index_present=index_present if tree_present else None,
         module_file=_module_file(evidence, f"{tree}/{SOUND_VIRTIO_DIR}"),

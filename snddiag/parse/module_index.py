@@ -35,15 +35,31 @@ def parse_modules_dep(text: str) -> Parsed[dict[str, str]]:
     return Parsed(found, tuple(odd))
 
 
+def _parse_dep_paths(text: str) -> dict[str, str]:
+    return parse_modules_dep(text).value
+
+
 _MAX_SEPARATORS = 4  # - or _ at each: 16 spellings; a name with more is looked up in full
 
 
+def _builtin_path(line: str) -> str | None:
+    return line.strip() if ".ko" in line else None
+
+
+def _parse_builtin_paths(text: str) -> dict[str, str]:
+    paths = (_builtin_path(line) for line in lines_of(text))
+    return {module_name(path): path for path in paths if path is not None}
+
+
 class ModuleIndex(Mapping[str, str]):
-    """parse_modules_dep's name -> path, each name looked up in the text when asked: the index
+    """parse_modules_dep's name -> path (or with `builtin`, modules.builtin's names, as
+    parse_modules_builtin reads them), each name looked up in the text when asked: the index
     has thousands of lines and the facts ask for one module, once per bundle in `analyze`. The
     last line for a module wins, as in parse_modules_dep; iterating parses it all."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, builtin: bool = False) -> None:
+        self._path_of = _builtin_path if builtin else _module_path
+        self._parse_all = _parse_builtin_paths if builtin else _parse_dep_paths
         self._text = "\n" + single_line_ends(text)
         self._all: dict[str, str] | None = None
         self._looked_up: dict[str, str | None] = {}  # None: no line names it
@@ -65,7 +81,7 @@ class ModuleIndex(Mapping[str, str]):
         while (at := self._text.rfind(needle, 0, end)) >= 0:
             start = self._text.rfind("\n", 0, at) + 1
             stop = self._text.find("\n", at)
-            path = _module_path(self._text[start : stop if stop >= 0 else None][:MAX_LINE_CHARS])
+            path = self._path_of(self._text[start : stop if stop >= 0 else None][:MAX_LINE_CHARS])
             if path is not None and module_name(path) == name:
                 return start, path
             end = at
@@ -84,7 +100,7 @@ class ModuleIndex(Mapping[str, str]):
 
     def _options(self) -> dict[str, str]:
         if self._all is None:
-            self._all = parse_modules_dep(self._text[1:]).value
+            self._all = self._parse_all(self._text[1:])
         return self._all
 
     def __iter__(self) -> Iterator[str]:

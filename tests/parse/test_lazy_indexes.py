@@ -10,11 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from snddiag.parse.kconfig import KernelConfig, parse_kconfig
-from snddiag.parse.module_index import ModuleIndex, parse_modules_dep
+from snddiag.parse.module_index import ModuleIndex, parse_modules_builtin, parse_modules_dep
 
 GUESTS = Path(__file__).resolve().parent.parent / "fixtures" / "guests"
 CONFIGS = sorted(GUESTS.glob("*/data/boot/config-*"))
 MODULE_INDEXES = sorted(GUESTS.glob("*/data/lib/modules/*/modules.dep"))
+BUILTIN_LISTS = sorted(GUESTS.glob("*/data/lib/modules/*/modules.builtin"))
 
 
 def _same(lazy: KernelConfig | ModuleIndex, full: dict[str, str], names: list[str]) -> None:
@@ -28,7 +29,7 @@ def _same(lazy: KernelConfig | ModuleIndex, full: dict[str, str], names: list[st
 
 
 def test_there_are_captured_indexes() -> None:
-    assert len(CONFIGS) >= 10 and len(MODULE_INDEXES) >= 10
+    assert len(CONFIGS) >= 10 and len(MODULE_INDEXES) >= 10 and len(BUILTIN_LISTS) >= 10
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.parts[-4])
@@ -80,3 +81,31 @@ def test_module_index_of_made_up_text(lines: list[tuple[str, str]]) -> None:
     text = "".join(line + end for line, end in lines)
     full = parse_modules_dep(text).value
     _same(ModuleIndex(text), full, ["virtio_snd", "a_b_c", "foo", "my_virtio_snd", "b"])
+
+
+def _same_names(text: str, names: list[str]) -> None:
+    full = parse_modules_builtin(text).value
+    lazy = ModuleIndex(text, builtin=True)
+    for name in names:
+        assert (name in lazy) == (name in full), name
+
+
+@pytest.mark.parametrize("path", BUILTIN_LISTS, ids=lambda p: p.parts[-6])
+def test_builtin_list_of_a_captured_guest(path: Path) -> None:
+    text = path.read_text(errors="replace")
+    full = sorted(parse_modules_builtin(text).value)
+    _same_names(text, ["virtio_snd", "snd", "snd_pcm", "no_such_module", *full[::41]])
+
+
+_BUILTIN_LINES = st.sampled_from(
+    [
+        "kernel/sound/virtio/virtio_snd.ko", "kernel/x/virtio-snd.ko", "  virtio_snd.ko  ",
+        "kernel/x/my_virtio_snd.ko", "kernel/x/virtio_snd", "kernel/a-b_c.ko", "garbage", "",
+        "X" * 20_000 + "/virtio_snd.ko",
+    ]
+)  # fmt: skip
+
+
+@given(st.lists(st.tuples(_BUILTIN_LINES, _ENDS), max_size=10))
+def test_builtin_list_of_made_up_text(lines: list[tuple[str, str]]) -> None:
+    _same_names("".join(line + end for line, end in lines), ["virtio_snd", "a_b_c", "snd"])
