@@ -34,7 +34,14 @@ class CompiledRulesHook(BuildHookInterface):  # type: ignore[misc]
                 str(Path(self.root, "rules")),
                 output,
             ],
-            env={**os.environ, "PYTHONPATH": self.root},
+            # Added to, not replaced: pip puts its isolated build environment (PyYAML, from
+            # the hook's dependencies) on the path through PYTHONPATH.
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(
+                    filter(None, [self.root, os.environ.get("PYTHONPATH")])
+                ),
+            },
             capture_output=True,
             text=True,
             check=False,

@@ -41,6 +41,8 @@ NOT_WALKABLE = {
     "doas apk add": "the lab has no Alpine packages (tests/packaging/test_alpine.py checks the "
     "APKBUILD); the busybox guest's python3 and libraries stand for py3-*",
     "doas snddiag": "needs the Alpine package",
+    # The virtual environment: tests/guest/walk-ubuntu walks it by hand on Ubuntu 24.04.
+    "sudo apt-get install -y python3-venv": "the venv's block: pip install needs PyPI",
     "python3 -m venv": "pip install needs PyPI, and the lab's guests have no network",
     "sudo ~/snddiag/bin/snddiag": "needs the virtual environment above",
 }
