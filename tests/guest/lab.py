@@ -132,6 +132,10 @@ class Scenario:
     expect_exit: int = 0
     expect_status: str = "ok"
     expect_rules: frozenset[str] = frozenset()
+    # Rules that fire or not with how busy the host is (QEMU's audio backend keeping up or not):
+    # allowed beside expect_rules, never required; expect_status and expect_exit are then the
+    # verdict without them. LOADED_HOST (scenarios.py) holds those of every --play scenario.
+    host_timing_rules: frozenset[str] = frozenset()
     expect_words: tuple[str, ...] = ()
     # What the guest itself must show (root's dmesg, /proc/modules, /proc/asound/cards), so the
     # lab notices when a scenario stops being what its name says.

@@ -1115,11 +1115,11 @@ PLAY_SCENARIOS: tuple[Scenario, ...] = (
         description="healthy-pci recording from a real sound server on the host: QEMU's pa "
         "backend on the lab's PulseAudio, whose microphone hears a steady 440 Hz tone",
         qemu_args=VIRTIO_PCI_PULSE,
-        # Seen in every run: with the pa backend the stress's 5 ms period (240 frames) never
-        # starts moving.
-        expect_exit=1,
-        expect_status="warning",
-        expect_rules=frozenset({"data-path-capture-hears", "data-path-lifecycle-stuck"}) | HEADLESS,
+        # With the pa backend the stress's 5 ms period (240 frames) never started moving on the
+        # loaded hosts of earlier sessions (the captured fixture shows it); on an idle host
+        # (2026-12-07) it moved and every cycle passed.
+        expect_rules=frozenset({"data-path-capture-hears"}) | HEADLESS,
+        host_timing_rules=frozenset({"data-path-lifecycle-stuck"}),
         guest_cards=r"virtio-snd - VirtIO SoundCard",
     ),
     Scenario(
