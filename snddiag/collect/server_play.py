@@ -9,14 +9,13 @@ that does not take the stream is a finding, never a hung snddiag.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import time
 from typing import Any
 
 from snddiag.collect.plan import SERVER_PLAYBACK_KEY
 from snddiag.collect.session import SESSIONS_KEY, session_key, session_run_as
-from snddiag.collect.sources import RunAs, start_command
+from snddiag.collect.sources import RunAs, on_path, start_command
 from snddiag.collect.tone import encode, sine
 from snddiag.evidence import Entry, Evidence, Kind, Status
 from snddiag.records import dataclass
@@ -68,7 +67,7 @@ def play_through_server(target: Target, seconds: float = 1.0) -> dict[str, Any]:
         "server_errors": None,
         "elapsed_s": 0.0,
     }
-    if shutil.which("pw-cat") is None:
+    if not on_path("pw-cat"):
         return {**record, "status": "not_run", "reason": "pw-cat is not installed"}
     data = encode(sine(RATE_HZ, frames), FORMAT, CHANNELS)
     argv = [
@@ -78,9 +77,7 @@ def play_through_server(target: Target, seconds: float = 1.0) -> dict[str, Any]:
     iterations = int(seconds + SLACK_S)
     samples = str(max(2, int(seconds) + 2))
     top = (
-        start_command(["pw-top", "-b", "-n", samples], target.run_as)
-        if shutil.which("pw-top")
-        else None
+        start_command(["pw-top", "-b", "-n", samples], target.run_as) if on_path("pw-top") else None
     )
     started = time.monotonic()
     try:

@@ -295,9 +295,9 @@ def on_path(program: str) -> bool:
     search = os.environ.get("PATH")
     if search is None:
         search = os.confstr("CS_PATH") if "CS_PATH" in os.confstr_names else os.defpath
-    return bool(search) and any(
-        runnable(os.path.join(part, program)) for part in (search or "").split(os.pathsep)
-    )
+    if not search:
+        return False
+    return any(runnable(os.path.join(part, program)) for part in search.split(os.pathsep))
 
 
 def run_command(

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator, Mapping
 
-from snddiag.parse import MAX_LINE_CHARS, Parsed, lines_of
-from snddiag.parse.kconfig import single_line_ends
+from snddiag.parse import Parsed, lines_of
+from snddiag.parse.text_index import TextIndex
 
 
 def module_name(path: str) -> str:
@@ -39,7 +38,7 @@ def _parse_dep_paths(text: str) -> dict[str, str]:
     return parse_modules_dep(text).value
 
 
-_MAX_SEPARATORS = 4  # - or _ at each: 16 spellings; a name with more is looked up in full
+_MAX_SEPARATORS = 4  # - or _ at each: 16 spellings; for a name with more, the text is parsed whole
 
 
 def _builtin_path(line: str) -> str | None:
@@ -51,24 +50,23 @@ def _parse_builtin_paths(text: str) -> dict[str, str]:
     return {module_name(path): path for path in paths if path is not None}
 
 
-class ModuleIndex(Mapping[str, str]):
+class ModuleIndex(TextIndex):
     """parse_modules_dep's name -> path (or with `builtin`, modules.builtin's names, as
     parse_modules_builtin reads them), each name looked up in the text when asked: the index
     has thousands of lines and the facts ask for one module, once per bundle in `analyze`. The
     last line for a module wins, as in parse_modules_dep; iterating parses it all."""
 
     def __init__(self, text: str, *, builtin: bool = False) -> None:
+        super().__init__(text)
         self._path_of = _builtin_path if builtin else _module_path
-        self._parse_all = _parse_builtin_paths if builtin else _parse_dep_paths
-        self._text = "\n" + single_line_ends(text)
-        self._all: dict[str, str] | None = None
-        self._looked_up: dict[str, str | None] = {}  # None: no line names it
+        self._parse_paths = _parse_builtin_paths if builtin else _parse_dep_paths
 
-    def _spellings(self, name: str) -> list[str] | None:
-        """The file name stems that kmod reads as `name` (- and _ alike); None: too many."""
+    def _searchable(self, name: str) -> bool:
+        return "-" not in name and name.count("_") <= _MAX_SEPARATORS
+
+    def _spellings(self, name: str) -> list[str]:
+        """The file name stems that kmod reads as `name` (- and _ alike)."""
         parts = name.split("_")
-        if len(parts) > _MAX_SEPARATORS + 1:
-            return None
         return [
             "".join(itertools.chain.from_iterable(zip(parts, (*seps, ""))))
             for seps in itertools.product("_-", repeat=len(parts) - 1)
@@ -79,37 +77,19 @@ class ModuleIndex(Mapping[str, str]):
         needle = stem + ".ko"
         end = len(self._text)
         while (at := self._text.rfind(needle, 0, end)) >= 0:
-            start = self._text.rfind("\n", 0, at) + 1
-            stop = self._text.find("\n", at)
-            path = self._path_of(self._text[start : stop if stop >= 0 else None][:MAX_LINE_CHARS])
+            start, line = self._line_at(at)
+            path = self._path_of(line)
             if path is not None and module_name(path) == name:
                 return start, path
             end = at
         return -1, None
 
-    def __getitem__(self, name: str) -> str:
-        spellings = self._spellings(name) if self._all is None and "-" not in name else None
-        if spellings is None:
-            return self._options()[name]
-        if name not in self._looked_up:
-            self._looked_up[name] = max(self._last_line_naming(s, name) for s in spellings)[1]
-        path = self._looked_up[name]
-        if path is None:
-            raise KeyError(name)
-        return path
+    def _look_up(self, name: str) -> str | None:
+        return max(self._last_line_naming(stem, name) for stem in self._spellings(name))[1]
 
-    def _options(self) -> dict[str, str]:
-        if self._all is None:
-            self._all = self._parse_all(self._text[1:])
-        return self._all
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._options())
-
-    def __len__(self) -> int:
-        return len(self._options())
+    def _parse_all(self, text: str) -> dict[str, str]:
+        return self._parse_paths(text)
 
 
 def parse_modules_builtin(text: str) -> Parsed[frozenset[str]]:
-    names = {module_name(line.strip()) for line in lines_of(text) if ".ko" in line}
-    return Parsed(frozenset(names))
+    return Parsed(frozenset(_parse_builtin_paths(text)))

@@ -126,7 +126,7 @@ def _read_line(raw: str, line_rx: re.Pattern[str]) -> tuple[bool, KernelLine | N
         if match.group("tag") != _KERNEL_TAG:
             return True, None
         message = match.group("message")
-        stamp = match.group("stamp") if line_rx is _layouts().line_monotonic else None
+        stamp = match.group("stamp") if "stamp" in line_rx.groupindex else None
         if stamp is not None:
             return True, KernelLine(float(stamp), message)
         prefixed, line = read_dmesg_line(message)  # klogd and rsyslog keep `[    1.2] `

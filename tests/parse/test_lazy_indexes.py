@@ -4,6 +4,7 @@ must say what the full parse says, on every captured guest and on made-up text."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -32,20 +33,32 @@ def test_there_are_captured_indexes() -> None:
     assert len(CONFIGS) >= 10 and len(MODULE_INDEXES) >= 10 and len(BUILTIN_LISTS) >= 10
 
 
-@pytest.mark.parametrize("path", CONFIGS, ids=lambda p: p.parts[-4])
-def test_kernel_config_of_a_captured_guest(path: Path) -> None:
-    text = path.read_text(errors="replace")
-    full = parse_kconfig(text).value
-    asked = ["CONFIG_SND_VIRTIO", "CONFIG_MODULES", "CONFIG_SOUND", "CONFIG_SND", "CONFIG_NOPE"]
-    _same(KernelConfig(text), full, asked + sorted(full)[::97])
+CAPTURED = [
+    *[(path, KernelConfig, parse_kconfig) for path in CONFIGS],
+    *[(path, ModuleIndex, parse_modules_dep) for path in MODULE_INDEXES],
+]
+ASKED = {
+    KernelConfig: [
+        "CONFIG_SND_VIRTIO",
+        "CONFIG_MODULES",
+        "CONFIG_SOUND",
+        "CONFIG_SND",
+        "CONFIG_NOPE",
+    ],
+    ModuleIndex: ["virtio_snd", "snd_hda_intel", "snd_pcm", "no_such_module", "a_b_c_d_e_f"],
+}
 
 
-@pytest.mark.parametrize("path", MODULE_INDEXES, ids=lambda p: p.parts[-6])
-def test_module_index_of_a_captured_guest(path: Path) -> None:
+@pytest.mark.parametrize(
+    ("path", "index", "parse"),
+    CAPTURED,
+    ids=[f"{index.__name__}-{path.relative_to(GUESTS).parts[0]}" for path, index, _ in CAPTURED],
+)
+def test_index_of_a_captured_guest(path: Path, index: type, parse: Any) -> None:
+    """What the facts ask, a name of no line, and a sample of every name the text holds."""
     text = path.read_text(errors="replace")
-    full = parse_modules_dep(text).value
-    asked = ["virtio_snd", "snd_hda_intel", "snd_pcm", "no_such_module", "a_b_c_d_e_f"]
-    _same(ModuleIndex(text), full, asked + sorted(full)[::53])
+    full = parse(text).value
+    _same(index(text), full, ASKED[index] + sorted(full)[::53])
 
 
 _ENDS = st.sampled_from(["\n", "\r\n", "\r", "\x0b", "\u2028"])
