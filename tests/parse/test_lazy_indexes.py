@@ -122,3 +122,20 @@ _BUILTIN_LINES = st.sampled_from(
 @given(st.lists(st.tuples(_BUILTIN_LINES, _ENDS), max_size=10))
 def test_builtin_list_of_made_up_text(lines: list[tuple[str, str]]) -> None:
     _same_names("".join(line + end for line, end in lines), ["virtio_snd", "a_b_c", "snd"])
+
+
+def test_a_line_holding_the_name_many_times_is_read_once() -> None:
+    """Linear on hostile text: a line full of `virtio_snd.ko` is one line to read, not one
+    read of the whole line for each time it holds the name."""
+    line = "kernel/x/foo.ko:" + " kernel/x/virtio_snd.ko" * 50_000
+    index = ModuleIndex(f"{line}\nkernel/x/bar.ko:\n", builtin=False)
+    read: list[str] = []
+    path_of = index._path_of
+
+    def counted(text: str) -> str | None:
+        read.append(text)
+        return path_of(text)
+
+    index._path_of = counted  # type: ignore[method-assign]
+    assert "virtio_snd" not in index  # it is only ever a dependency here
+    assert len(read) <= 2  # the long line once, for each of the two spellings at most
