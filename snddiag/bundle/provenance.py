@@ -22,7 +22,7 @@ def rules_digest(rules: Sequence[Rule]) -> str:
     gives the same digest wherever it is installed."""
     digest = hashlib.sha256()
     for rule in sorted(rules, key=lambda r: r.rule_id):
-        try:  # a Path, or in snddiag.pyz a zipfile.Path: both read_bytes
+        try:  # a Path, or in snddiag.pyz an ArchivePath: both read_bytes
             content = rule.path.read_bytes()
         except (OSError, KeyError):  # the file went away since it was loaded: its id counts
             content = b""

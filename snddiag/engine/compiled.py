@@ -65,7 +65,7 @@ def _model_shape() -> str:
 
 
 def _root(directory: Path) -> str:
-    # A zipfile.Path names a directory with a trailing slash, a Path without.
+    # A zipfile.Path names a directory with a trailing slash, a Path or an ArchivePath without.
     return str(directory).rstrip("/") + "/"
 
 
@@ -109,7 +109,7 @@ def read_compiled(directory: Path) -> list[Rule] | None:
 
     try:
         blob = (directory / COMPILED_NAME).read_bytes()
-    except (OSError, KeyError):  # KeyError: a zipfile.Path's missing member before Python 3.10
+    except (OSError, KeyError):  # KeyError: a zipfile.Path's missing member before 3.10
         return None
     if not blob.startswith(MAGIC):
         return None

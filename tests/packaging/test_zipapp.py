@@ -129,7 +129,7 @@ def test_archive_rules_are_compiled_and_a_run_needs_no_yaml(pyz: Path) -> None:
     assert done.returncode in (0, 1, 2, 3), done.stderr
     imported = {line.rsplit("|", 1)[-1].strip() for line in done.stderr.splitlines()}
     assert "snddiag.engine.compiled" in imported
-    assert not {"yaml", "snddiag.engine.load"} & imported
+    assert not {"yaml", "snddiag.engine.load", "zipfile", "importlib.resources"} & imported
 
 
 def test_every_vendored_module_imports_on_a_bare_interpreter(pyz: Path) -> None:
@@ -256,3 +256,126 @@ def test_broken_site_rule_is_reported_with_its_file_and_line(pyz: Path, tmp_path
     assert ours.returncode == theirs.returncode != 0
     assert (ours.stdout, ours.stderr) == (theirs.stdout, theirs.stderr)
     assert f"{tmp_path / 'bad.yaml'}:" in ours.stdout + ours.stderr
+
+
+def _in_archive(pyz: Path, code: str, interpreter: tuple[str, ...] = INTERPRETERS["bare"]) -> Any:
+    """What `code` (which sets `result`) makes of snddiag imported from the archive."""
+    prelude = f"import json, sys; sys.path[:0] = [{str(pyz)!r}, {str(pyz) + '/_vendor'!r}]\n"
+    done = run([*interpreter, "-c", prelude + code + "\nprint(json.dumps(result))"])
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)
+
+
+RULES_AS_THE_ARCHIVE_SEES_THEM = """
+from snddiag.engine.rule_dirs import shipped_rules, rule_files
+from snddiag.engine.compiled import read_compiled
+rules = shipped_rules()
+files = rule_files(rules)
+compiled = read_compiled(rules)
+result = {
+    "kind": type(rules).__name__,
+    "files": [str(p) for p in files],
+    "bytes": [len(p.read_bytes()) for p in files],
+    "compiled": None if compiled is None else [(r.rule_id, r.title, str(r.path)) for r in compiled],
+    "zipfile": "zipfile" in sys.modules,
+}
+"""
+
+
+@pytest.mark.parametrize("interpreter", ["bare", "python3.9-bare"])
+def test_archive_rules_are_read_with_the_archives_own_importer(pyz: Path, interpreter: str) -> None:
+    seen = _in_archive(pyz, RULES_AS_THE_ARCHIVE_SEES_THEM, INTERPRETERS[interpreter])
+    with zipfile.ZipFile(pyz) as archive:
+        members = {
+            f"{pyz}/{i.filename}": i.file_size
+            for i in archive.infolist()
+            if i.filename.startswith("snddiag/rules/") and i.filename.endswith(".yaml")
+        }
+    assert seen["kind"] == "ArchivePath"
+    assert dict(zip(seen["files"], seen["bytes"])) == members
+    assert seen["compiled"] is not None
+    from_zipfile = load_rules([cast(Path, zipfile.Path(pyz, "snddiag/rules/"))])
+    assert [tuple(r) for r in seen["compiled"]] == [
+        (r.rule_id, r.title, str(r.path)) for r in from_zipfile
+    ]
+    assert not seen["zipfile"], "zipfile read the archive's directory a second time"
+
+
+def test_without_the_importers_table_zipfile_lists_the_archive(pyz: Path) -> None:
+    # A Python that keeps zipimport's table elsewhere: the same rules, through zipfile.
+    code = (
+        "import zipimport, zipfile, snddiag.engine.compiled\n"  # what it needs, imported first
+        "del zipimport._zip_directory_cache\n"
+    )
+    seen = _in_archive(pyz, code + RULES_AS_THE_ARCHIVE_SEES_THEM)
+    assert seen["zipfile"]
+    assert seen["compiled"] == _in_archive(pyz, RULES_AS_THE_ARCHIVE_SEES_THEM)["compiled"]
+
+
+def _rewritten(pyz: Path, output: Path, change: dict[str, bytes | None]) -> Path:
+    """A copy of the archive with members replaced, added (bytes) or removed (None)."""
+    with zipfile.ZipFile(pyz) as source, zipfile.ZipFile(output, "w") as target:
+        for info in source.infolist():
+            if info.filename not in change:
+                target.writestr(info, source.read(info))
+        for name, data in change.items():
+            if data is not None:
+                target.writestr(name, data)
+    return output
+
+
+def test_a_rule_edited_added_or_removed_in_the_archive_is_read_from_its_yaml(
+    pyz: Path, tmp_path: Path
+) -> None:
+    name = "snddiag/rules/alsa/virtio-card-no-capture.yaml"
+    with zipfile.ZipFile(pyz) as archive:
+        text = archive.read(name).decode()
+    title = re.search(r"^title: (.*)$", text, re.M)
+    assert title is not None
+    edited = text.replace(title.group(0), "title: Edited inside the archive")
+    added = text.replace("id: virtio-card-no-capture", "id: added-inside-the-archive")
+    cases = {
+        "edited": {name: edited.encode()},
+        "added": {
+            name.replace("virtio-card-no-capture", "added-inside-the-archive"): added.encode()
+        },
+        "removed": {name: None},
+    }
+    for case, change in cases.items():
+        copy = _rewritten(pyz, tmp_path / f"{case}.pyz", change)
+        code = RULES_AS_THE_ARCHIVE_SEES_THEM + (
+            "from snddiag.engine.compiled import load_rules\n"
+            "result['loaded'] = sorted((r.rule_id, r.title) for r in load_rules([rules]))\n"
+        )
+        seen = _in_archive(copy, code)
+        assert seen["compiled"] is None, case
+        loaded = dict(tuple(r) for r in seen["loaded"])
+        if case == "edited":
+            assert loaded["virtio-card-no-capture"] == "Edited inside the archive"
+        elif case == "added":
+            assert "added-inside-the-archive" in loaded
+        else:
+            assert "virtio-card-no-capture" not in loaded
+
+
+def test_a_compiled_archive_runs_its_bytecode_and_gives_the_same_verdict(
+    pyz: Path, tmp_path: Path
+) -> None:
+    compiled = tmp_path / "compiled.pyz"
+    done = subprocess.run(
+        [sys.executable, str(BUILD), "--compile", "--output", str(compiled)],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    with zipfile.ZipFile(compiled) as archive:
+        infos = {i.filename: i for i in archive.infolist()}
+    sources = [n for n in infos if n.endswith(".py") and n != "__main__.py"]
+    assert sources and all(n[:-3] + ".pyc" in infos for n in sources)
+    for name, info in infos.items():
+        ours = name.startswith("snddiag/") and name.endswith(".pyc")
+        assert info.compress_type == (zipfile.ZIP_STORED if ours else zipfile.ZIP_DEFLATED), name
+    loaded_from = _in_archive(compiled, "import snddiag.cli\nresult = snddiag.cli.__file__")
+    assert loaded_from == f"{compiled}/snddiag/cli.pyc"
+    args = ("analyze", "--json", "--root", str(GUESTS / "healthy-pci"))
+    runs = [run([*INTERPRETERS["bare"], str(p), *args]) for p in (pyz, compiled)]
+    assert verdict(document(runs[0])) == verdict(document(runs[1]))
