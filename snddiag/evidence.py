@@ -21,6 +21,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import IO, Any
 
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass, field, replace
 
 SNAPSHOT_FORMAT = 1
@@ -344,7 +345,7 @@ def _no_constant(text: str) -> float:
 
 
 # A surrogate escape in JSON text ("\ud83d"), or an escaped backslash before "ud8..." (harmless).
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE = compiled_later(r"\\u[dD][89a-fA-F]")
 
 
 def load_json(text: str) -> Any:

@@ -16,7 +16,6 @@ metadata=)`; nothing else of `dataclasses` is used in snddiag.
 
 from __future__ import annotations
 
-import copy
 import sys
 from collections.abc import Callable, Iterable, Mapping
 from operator import attrgetter
@@ -111,6 +110,8 @@ def _as_plain(value: Any) -> Any:
         return type(value)(_as_plain(item) for item in value)
     if isinstance(value, dict):
         return type(value)((_as_plain(k), _as_plain(v)) for k, v in value.items())
+    import copy  # here: it imports weakref, and most runs never call asdict()
+
     return copy.deepcopy(value)
 
 

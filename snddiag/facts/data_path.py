@@ -17,6 +17,7 @@ from snddiag.parse.data_path import (
     StreamRecord,
     parse_data_path,
 )
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 # Written by a run with --play only (collect/data_path.py), not by the collection plan.
@@ -47,23 +48,25 @@ class DataPathCause(str, Enum):
 # The reasons as snddiag.collect.pcm and pcm_open word them (tests/facts/test_data_path.py
 # builds them with those functions, so a rewording fails there). Anchored literals: linear.
 _CAUSES: tuple[tuple[DataPathCause, re.Pattern[str]], ...] = (
-    (DataPathCause.STALLED, re.compile(r"the device never (?:consumed|delivered) a frame")),
-    (DataPathCause.SHORT, re.compile(r"the device (?:consumed|delivered) only \d")),
-    (DataPathCause.BUSY, re.compile(r"\S+ is busy: held by ")),
-    (DataPathCause.PERMISSION, re.compile(r"permission denied on ")),
+    (DataPathCause.STALLED, compiled_later(r"the device never (?:consumed|delivered) a frame")),
+    (DataPathCause.SHORT, compiled_later(r"the device (?:consumed|delivered) only \d")),
+    (DataPathCause.BUSY, compiled_later(r"\S+ is busy: held by ")),
+    (DataPathCause.PERMISSION, compiled_later(r"permission denied on ")),
     (
         DataPathCause.NO_DEVICE,
-        re.compile(r"no such PCM node |\S+ (?:has no device behind it|is not a character device)"),
+        compiled_later(
+            r"no such PCM node |\S+ (?:has no device behind it|is not a character device)"
+        ),
     ),
     (
         DataPathCause.SETUP,
-        re.compile(
+        compiled_later(
             r"the device refused every configuration|the device offers no interleaved"
             r"|unsupported format|hw_params "
         ),
     ),
 )
-_GROUP = re.compile(r"members of group '([^']{1,64})' may open it")
+_GROUP = compiled_later(r"members of group '([^']{1,64})' may open it")
 
 
 @dataclass(frozen=True)

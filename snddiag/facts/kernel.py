@@ -19,6 +19,7 @@ from snddiag.parse.kconfig import KernelConfig
 from snddiag.parse.kmsg import KernelLine, parse_dmesg, parse_kmsg
 from snddiag.parse.lockdown import LOCKDOWN_MODES, parse_lockdown
 from snddiag.parse.syslog import parse_log_file
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 LogLines = tuple[KernelLine, ...]
@@ -193,7 +194,7 @@ def _modules_supported(evidence: Evidence, config: Config | None) -> bool | None
 
 
 # The sound core's module (sound/core/snd.ko) in modules.dep or modules.builtin.
-_SOUND_CORE = re.compile(r"(?:^|[\s/])sound/core/snd\.ko", re.MULTILINE)
+_SOUND_CORE = compiled_later(r"(?:^|[\s/])sound/core/snd\.ko", re.MULTILINE)
 
 
 def _sound_in_config(config: Config) -> bool | None:

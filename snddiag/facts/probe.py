@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from enum import Enum
 
 from snddiag.collect.plan import KERNEL_LOG_KEYS
 from snddiag.facts.docs import fact
 from snddiag.parse.kmsg import KernelLine
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 MODULE = "virtio_snd"
@@ -38,22 +38,22 @@ class ProbeCause(str, Enum):
 
 
 # Every expression here is linear on a long line: literals, and bounded repeats between them.
-_PROBE_FAILED = re.compile(
+_PROBE_FAILED = compiled_later(
     # <= 6.8: "virtio_snd: probe of virtio0 failed with error -22";
     # >= 6.9: "virtio_snd virtio0: probe with driver virtio_snd failed with error -22".
     r"virtio_snd(?::| virtio[0-9]{1,10}:) probe (?:of virtio[0-9]{1,10} |with driver virtio_snd )?"
     r"failed with error (-[0-9]{1,10})"
 )
 # virtsnd_validate(): "device does not comply with spec version 1.x".
-_LEGACY = re.compile(r"does not comply with spec version 1\.x")
+_LEGACY = compiled_later(r"does not comply with spec version 1\.x")
 # virtsnd_validate() and virtsnd_pcm_validate(): "msg_timeout_ms value cannot be zero",
 # "pcm_buffer_ms(=%u) value cannot be < %u ms", "pcm_period_ms_max(=%u) value cannot be > %u ms",
 # "invalid range [%u %u] of the number of PCM periods" / "... of the size of the PCM period".
-_BAD_PARAMETER = re.compile(
+_BAD_PARAMETER = compiled_later(
     r"value cannot be|invalid range \[\d{1,10} \d{1,10}\] of the (?:number|size) of"
 )
 # virtsnd_ctl_msg_send(): "control message (0x%08x) timeout".
-_TIMEOUT = re.compile(r"control message \(0x[0-9a-f]{1,8}\) timeout")
+_TIMEOUT = compiled_later(r"control message \(0x[0-9a-f]{1,8}\) timeout")
 
 
 @dataclass(frozen=True)

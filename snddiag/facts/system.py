@@ -10,6 +10,7 @@ from snddiag.facts.devices import Virtio
 from snddiag.facts.docs import NEVER_NONE, fact
 from snddiag.facts.vmm import VMM_SOURCES, VMMS, identify, offers_virtio_sound, recognise_vmm
 from snddiag.parse.os_release import parse_os_release
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 NO_OS_RELEASE = "neither /etc/os-release nor /usr/lib/os-release could be read"
@@ -176,7 +177,7 @@ def kernel_flavour(release: str | None) -> str | None:
     return match.group(1) if match else None
 
 
-_MACHINE_VERSION = re.compile(r"-(\d+\.\d+)$")
+_MACHINE_VERSION = compiled_later(r"-(\d+\.\d+)$")
 
 
 def build_host(evidence: Evidence, virtio: Virtio, log: str | None = None) -> Host:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import re
-
 from snddiag.parse import Parsed, lines_of
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 
@@ -28,7 +27,7 @@ class PcmDevice:
 
 # ` 0 [SoundCard      ]: virtio-snd - VirtIO SoundCard`. The id stops at the first `]` (ALSA ids
 # are letters, digits and `_`): a lazy `(.*?)\s*\]` here was quadratic on a line of blanks.
-_CARD = re.compile(r"^\s*([0-9]{1,9})\s+\[([^\]]*)\]:\s+(\S+)\s+-\s+(.*)$")
+_CARD = compiled_later(r"^\s*([0-9]{1,9})\s+\[([^\]]*)\]:\s+(\S+)\s+-\s+(.*)$")
 
 
 def parse_cards(text: str) -> Parsed[tuple[Card, ...]]:
@@ -57,12 +56,12 @@ def parse_cards(text: str) -> Parsed[tuple[Card, ...]]:
 # `00-00: id : name : playback 1 : capture 1` (the kernel prints `%02i-%02i: %s : %s`, then
 # ` : playback %i` and ` : capture %i` for the directions the device has). One regex with two lazy
 # `.*?` and a repeated group took hours on a 400 KB line; now each step is a plain scan.
-_PCM_HEAD = re.compile(r"([0-9]{1,9})-([0-9]{1,9}):\s")
-_PCM_SEP = re.compile(r"\s:\s")
+_PCM_HEAD = compiled_later(r"([0-9]{1,9})-([0-9]{1,9}):\s")
+_PCM_SEP = compiled_later(r"\s:\s")
 # The stream counts ending a line, matched on the reversed line: anchored at the line's end, the
 # match cannot be retried from every position of the name.
-_PCM_STREAMS_REVERSED = re.compile(r"\s*((?:[0-9]{1,9}\s(?:kcabyalp|erutpac)\s:\s)*)")
-_PCM_STREAM = re.compile(r"(playback|capture)\s([0-9]{1,9})")
+_PCM_STREAMS_REVERSED = compiled_later(r"\s*((?:[0-9]{1,9}\s(?:kcabyalp|erutpac)\s:\s)*)")
+_PCM_STREAM = compiled_later(r"(playback|capture)\s([0-9]{1,9})")
 
 
 def parse_pcm(text: str) -> Parsed[tuple[PcmDevice, ...]]:
@@ -93,7 +92,7 @@ def parse_pcm(text: str) -> Parsed[tuple[PcmDevice, ...]]:
 
 # Anywhere in the file, not per line (asound.conf may break a setting over lines). `\s+` and
 # `\S+` cannot match the same character, so a search costs time linear in the file.
-_DEFAULT_CARD = re.compile(r"defaults\.(?:pcm|ctl)\.card\s+(\S+)")
+_DEFAULT_CARD = compiled_later(r"defaults\.(?:pcm|ctl)\.card\s+(\S+)")
 
 
 def parse_asound_conf_default(text: str) -> Parsed[str | None]:

@@ -7,14 +7,13 @@ Only what names a card is read; the rest of alsa-lib's language is left alone.
 
 from __future__ import annotations
 
-import re
-
 from snddiag.parse import Parsed
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
-_DEFINITION = re.compile(r"(?m)^[ \t]*(pcm|ctl)\.!?default\b[ \t]*=?[ \t]*")
-_DEFAULTS = re.compile(r"(?m)^[ \t]*defaults\.(pcm|ctl)\.card[ \t]+\"?([\w-]+)\"?")
-_CARD = re.compile(r"\bcard[ \t]+\"?([\w-]+)\"?|\"?(?:plug)?hw:(?:CARD=)?([\w-]+)")
+_DEFINITION = compiled_later(r"(?m)^[ \t]*(pcm|ctl)\.!?default\b[ \t]*=?[ \t]*")
+_DEFAULTS = compiled_later(r"(?m)^[ \t]*defaults\.(pcm|ctl)\.card[ \t]+\"?([\w-]+)\"?")
+_CARD = compiled_later(r"\bcard[ \t]+\"?([\w-]+)\"?|\"?(?:plug)?hw:(?:CARD=)?([\w-]+)")
 # A definition's body is read up to this many characters: bounds the scan on hostile input.
 _MAX_BODY = 4096
 MAX_DEFINITIONS = 256

@@ -17,9 +17,10 @@ from __future__ import annotations
 import re
 
 from snddiag.parse import Parsed
+from snddiag.patterns import compiled_later
 
 # Bounded repeats between literals: linear on a long line.
-_ACPI_TABLE = re.compile(
+_ACPI_TABLE = compiled_later(
     r"ACPI: (RSDP|XSDT|RSDT|FACP|DSDT) [^(\n]{0,48}\([vr]\d{1,2} ([^)\n]{1,6})", re.MULTILINE
 )
 _HYPERVISOR = re.compile(r"Hypervisor detected: ([^\n]{1,40})")

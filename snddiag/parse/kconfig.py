@@ -6,8 +6,9 @@ import re
 
 from snddiag.parse import Parsed, lines_of
 from snddiag.parse.text_index import TextIndex
+from snddiag.patterns import compiled_later
 
-_SET = re.compile(r"^(CONFIG_\w+)=(.*)$")
+_SET = compiled_later(r"^(CONFIG_\w+)=(.*)$")
 _UNSET = re.compile(r"^# (CONFIG_\w+) is not set$")
 _NAME = re.compile(r"CONFIG_\w+")
 

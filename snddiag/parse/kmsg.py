@@ -21,6 +21,7 @@ from __future__ import annotations
 import re
 
 from snddiag.parse import Parsed, lines_of
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 
@@ -48,7 +49,7 @@ DMESG_PREFIX = (
     rf"(?:{_FACILITY} {{0,6}}:{_LEVEL} {{0,6}}: )?"
     rf"(?:(?:\[ {{0,20}}{_STAMP}(?: <[ 0-9.]{{1,40}}>)?\]|{_WALL})(?: ?{_CALLER})? ?|{_CALLER} ?)?"
 )
-_DMESG = re.compile(rf"^({DMESG_PREFIX})(.*)$")
+_DMESG = compiled_later(rf"^({DMESG_PREFIX})(.*)$")
 _KMSG = re.compile(r"^[0-9]+,[0-9]+,([0-9]{1,20}),[^;]*;(.*)$")  # microseconds in group 1
 
 

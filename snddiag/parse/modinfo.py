@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 from snddiag.parse import Parsed, lines_of
+from snddiag.patterns import compiled_later
 
-_LINE = re.compile(r"^([A-Za-z_][\w.-]*):\s*(.*)$")
+_LINE = compiled_later(r"^([A-Za-z_][\w.-]*):\s*(.*)$")
 
 
 def parse_modinfo(text: str) -> Parsed[dict[str, tuple[str, ...]]]:

@@ -15,6 +15,7 @@ import re
 from typing import Any
 
 from snddiag.parse import Parsed, clip
+from snddiag.patterns import compiled_later
 from snddiag.records import dataclass
 
 VIRTIO_ALSA_DRIVER = "virtio_snd"
@@ -232,7 +233,7 @@ def parse_pw_dump(text: str) -> Parsed[PwGraph | None]:
     )
 
 
-_METADATA_LINE = re.compile(r"^update: id:(\d+) key:'([^']*)' value:'([^']*)'")
+_METADATA_LINE = compiled_later(r"^update: id:(\d+) key:'([^']*)' value:'([^']*)'")
 
 
 def parse_pw_metadata(text: str) -> Parsed[dict[str, str]]:

@@ -32,6 +32,7 @@ from typing import Any
 
 from snddiag.parse import Parsed, ascii_int, lines_of
 from snddiag.parse.kmsg import DMESG_PREFIX, KernelLine, read_dmesg_line
+from snddiag.patterns import compiled_later
 
 BANNER = "Linux version "
 _CLOCK = r"[0-9]{2}:[0-9]{2}:[0-9]{2}"
@@ -82,7 +83,7 @@ def _layouts() -> _Layouts:
     return _Layouts()
 
 
-_JSON_PREFIX = re.compile(r"^(?:data: )?\{")  # json-seq's RS ends a line for splitlines()
+_JSON_PREFIX = compiled_later(r"^(?:data: )?\{")  # json-seq's RS ends a line for splitlines()
 _KERNEL_TAG = "kernel"
 
 

@@ -26,11 +26,13 @@ from __future__ import annotations
 import re
 from typing import IO, Any
 
+from snddiag.patterns import compiled_later
+
 _UNSAFE = (
     "\x00-\x08\x0a-\x1f\x7f-\x9f\u061c\u200b-\u200f\u2028-\u202e\u2060-\u2069"
     "\ufeff\ufff9-\ufffb\ud800-\udfff"
 )
-_UNSAFE_LINE = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_LINE = compiled_later(f"[{_UNSAFE}]")
 
 
 def _shown(match: re.Match[str]) -> str:
