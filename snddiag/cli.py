@@ -102,9 +102,10 @@ def _common_options(*, after_command: bool) -> _Parser:
     return common
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
+    """The whole command line; without `commands`, none of the commands' own parsers (the
+    command is still a choice, of none)."""
     before = _common_options(after_command=False)
-    common = _common_options(after_command=True)
     parser = _Parser(
         prog="snddiag",
         description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
@@ -130,7 +131,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --play: skip the lifecycle stress (a few seconds shorter)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    if commands:
+        _add_commands(sub)
+    return parser
 
+
+def _add_commands(sub: Any) -> None:
+    common = _common_options(after_command=True)
     collect = sub.add_parser("collect", parents=[common], help="save the evidence snapshot")
     target = collect.add_mutually_exclusive_group(required=True)
     target.add_argument("-o", "--output", metavar="FILE", help="bundle (.tar.gz), or - for stdout")
@@ -200,12 +207,15 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser("explain", parents=[common], help="show one rule in full")
     explain.add_argument("rule_id", metavar="RULE_ID")
-    return parser
 
 
 def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
     """The options, wherever they stand: before the command or after it."""
-    args = build_parser().parse_args(args_list)
+    # Without a word that is not an option (no command, no option's value) nor a request for
+    # help, no command's parser can be reached: a plain `snddiag --json` builds none of them.
+    words = any(not a.startswith("-") for a in args_list)
+    helps = any(a.startswith(("-h", "--h")) for a in args_list)  # --he is --help too
+    args = build_parser(commands=words or helps).parse_args(args_list)
     args.rules = [*args.rules, *getattr(args, "rules_after_command", [])]
     return args
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from snddiag import cli
 from snddiag.cli import main, parse_args
 from tests.guests import GUESTS
 from tests.site_rules import SITE_RULE
@@ -73,3 +75,56 @@ def test_flags_before_the_command_survive_it(flag: str) -> None:
 def test_flags_default_off_before_and_after() -> None:
     args = parse_args(["analyze", "--root", SNAPSHOT])
     assert (args.json, args.no_color, args.debug, args.rules) == (False, False, False, [])
+
+
+# Command lines without a word (no command, no option's value): parsed without the commands'
+# own parsers. Each must read exactly as with them, or fail with the same message.
+WITHOUT_A_WORD = [
+    [],
+    ["--json"],
+    ["--json", "--no-color", "--debug"],
+    ["--play"],
+    ["--play", "--no-stress", "--json"],
+    ["--no-stress"],
+    ["--rules=/tmp", "--json"],
+    ["--root=/", "--json"],
+    ["--jso"],
+    ["--bogus"],
+    ["--json", "--json"],
+    ["--root"],
+    ["--rules"],
+    ["-x"],
+    ["--"],
+]
+
+
+@pytest.mark.parametrize("argv", WITHOUT_A_WORD, ids=lambda a: " ".join(a) or "nothing")
+def test_a_command_line_without_a_word_reads_as_with_every_command(argv: list[str]) -> None:
+    def outcome(commands: bool) -> object:
+        try:
+            args = cli.build_parser(commands=commands).parse_args(argv)
+        except cli.UsageError as err:
+            return ("usage error", str(err))
+        return vars(args)
+
+    assert outcome(False) == outcome(True)
+
+
+def test_only_a_command_line_with_a_word_or_help_builds_the_commands(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    built: list[bool] = []
+    real = cli.build_parser
+
+    def recording(*, commands: bool = True) -> Any:
+        built.append(commands)
+        return real(commands=commands)
+
+    monkeypatch.setattr(cli, "build_parser", recording)
+    cli.parse_args(["--json"])
+    cli.parse_args(["analyze", "--json", "b.tar.gz"])
+    cli.parse_args(["--root", "/mnt", "--json"])
+    for helping in (["--help"], ["--he"], ["-h"]):
+        with pytest.raises(SystemExit):
+            cli.parse_args(helping)
+    assert built == [False, True, True, True, True, True]

@@ -59,13 +59,15 @@ def _each_line(data: bytes, pattern: str) -> bytes:
 
 _PATTERNS = st.sampled_from(
     ["virtio|sound/", r"^flags\s", r"a\sb", "x*", "^$", r"b$", r"\n", r"^a", "(?<=\n)a", r"\ba",
-     r"\n$", r"a\nb"]
+     r"\n$", r"a\nb", "ab|b", "a|a", "b", "sound/|virtio|x", "a\nb", "a|", "|a", "xs|sx"]
 )  # fmt: skip
 
 
 @example(b"a\nb\n", r"a\sb")  # a match across two lines keeps neither
 @example(b"a\n\nb", r"\n$")  # $ after a line's end: only at the end of the text
 @example(b"x\na\n", "(?<=\n)a")  # a line searched alone has nothing before it
+@example(b"a\nb\n", "a\nb")  # a literal line end: no line holds it
+@example(b"xab\nb", "ab|b")  # literals found on one line, or overlapping: the line once
 @given(st.text(alphabet="ab\n\r xflgs/virtoudn", max_size=60).map(str.encode), _PATTERNS)
 def test_keep_lines_keeps_what_a_search_of_each_line_keeps(data: bytes, pattern: str) -> None:
     entry = Entry("lib/modules/x/modules.dep", Kind.FILE, Status.OK, data=data)

@@ -184,15 +184,24 @@ def sound_servers_in_proc(
     with os.scandir(proc) as entries:
         pids = [int(e.name) for e in entries if e.name.isdigit()]
     for pid in pids:
-        try:
-            name = (proc / str(pid) / "comm").read_bytes().decode(errors="replace").rstrip("\n")
+        try:  # strings, not Paths: a guest may run hundreds of processes
+            name = _small_file(f"{proc}/{pid}/comm").decode(errors="replace").rstrip("\n")
             if name not in names:
                 continue
-            status = (proc / str(pid) / "status").read_text(errors="replace")
+            status = _small_file(f"{proc}/{pid}/status").decode(errors="replace")
         except OSError:  # the process ended meanwhile, or hidepid hides it
             continue
         found.append({"name": name, "pid": pid, "user": _owner(status)})
     return sorted(found, key=lambda p: (p["name"], p["pid"]))
+
+
+def _small_file(path: str) -> bytes:
+    """A /proc file's text: they are read in one go, under a page."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        return os.read(fd, 65536)
+    finally:
+        os.close(fd)
 
 
 def _owner(status: str) -> str | None:

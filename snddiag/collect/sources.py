@@ -378,6 +378,9 @@ def _lines_found(data: bytes, pattern: str) -> list[bytes] | None:
     a line end other than "\\n", such an assertion, or a match that reaches past its line."""
     if b"\r" in data or any(mark in pattern for mark in _NOT_LINE_LOCAL):
         return None
+    literals = pattern.split("|")
+    if not any(c in _REGEX_SYNTAX for c in pattern) and all(literals):
+        return _lines_holding(data, [literal.encode() for literal in literals])
     wanted = re.compile(pattern.encode(), re.MULTILINE)  # ^ at each line's start
     kept: list[bytes] = []
     at = 0
@@ -390,6 +393,25 @@ def _lines_found(data: bytes, pattern: str) -> list[bytes] | None:
         kept.append(data[start:end])
         at = end
     return kept
+
+
+_REGEX_SYNTAX = frozenset("\\.^$*+?{}[]()\n")  # a line's end is no literal here
+
+
+def _lines_holding(data: bytes, literals: list[bytes]) -> list[bytes]:
+    """The lines holding any of `literals`, in order: found with bytes.find, which skips
+    through text far faster than a search for `a|b` (in a small guest, modules.dep's search
+    was a seventh of collecting)."""
+    lines: dict[int, int] = {}
+    for literal in literals:
+        at = data.find(literal)
+        while at >= 0:
+            start = data.rfind(b"\n", 0, at) + 1
+            end = data.find(b"\n", at)
+            end = len(data) if end < 0 else end + 1
+            lines[start] = end
+            at = data.find(literal, end)
+    return [data[start : lines[start]] for start in sorted(lines)]
 
 
 def _wanted(rel: str, evidence: Evidence) -> bool:

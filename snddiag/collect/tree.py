@@ -87,7 +87,7 @@ def _locate_at_slash(rel: str, follow: bool) -> Located | None:
     """locate() below `/`, resolved by the kernel (O_PATH: nothing is opened for reading, a
     device's driver is not called); where it led, from /proc/self/fd. None when that cannot be
     trusted (no /proc, another root, the path swapped meanwhile, the root itself): the walk."""
-    head, name = posixpath.split("/" + "/".join(_parts(rel)))
+    head, name = posixpath.split(_below_slash(rel))
     if not name or name == "..":
         return None
     # What holds the last component: the directory rel's head leads to, or with `follow`, the
@@ -120,6 +120,10 @@ def _locate_at_slash(rel: str, follow: bool) -> Located | None:
         return Located(parent, name, info, posixpath.join(where, name))
     finally:
         os.close(target)
+
+
+def _below_slash(rel: str) -> str:
+    return "/" + "/".join(_parts(rel))
 
 
 def _walk(root: Path, rel: str, follow: bool) -> Located:
@@ -169,6 +173,8 @@ def _text(stack: list[tuple[int, str]], name: str) -> str:
 def kind_of(root: Path, rel: str) -> int | None:
     """The file type bits of what rel resolves to (links followed), None when it is missing."""
     try:
+        if str(root) == "/":  # the kernel's resolution is the walk's there
+            return stat.S_IFMT(os.stat(_below_slash(rel)).st_mode)
         located = locate(root, rel)
     except OSError:
         return None
@@ -202,6 +208,8 @@ def open_regular(root: Path, rel: str) -> int:
 
 def list_names(root: Path, rel: str) -> list[str]:
     """The names in the directory rel resolves to; OSError (ENOTDIR...) as listdir would."""
+    if str(root) == "/":
+        return os.listdir(_below_slash(rel))
     located = locate(root, rel)
     try:
         fd = os.open(located.name, _READ | os.O_DIRECTORY, dir_fd=located.parent)
@@ -267,6 +275,9 @@ def expand(root: Path, pattern: str) -> list[str]:
 
 def _lexists(root: Path, rel: str) -> bool:
     try:
+        if str(root) == "/":
+            os.lstat(_below_slash(rel))
+            return True
         located = locate(root, rel, follow=False)
     except OSError:
         return False

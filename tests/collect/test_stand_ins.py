@@ -57,6 +57,9 @@ def test_each_command_runs_when_its_files_fall_short(tmp_path: Path) -> None:
         ("updates/virtio-snd.ko.zst: kernel/sound/core/snd.ko.zst\n", True),
         ("kernel/sound/virtio/virtio_snd_x.ko.xz:\n", False),
         ("kernel/drivers/virtio/virtio_net.ko.xz:\n", False),
+        ("virtio_snd.ko.xz:\n", True),
+        ("kernel/x.ko: kernel/sound/virtio/virtio_snd.ko\n", False),  # only needed by another
+        ("kernel/sound/virtio/virtio_snd.ko\n", False),  # no colon: no module line
     ],
 )
 def test_modinfo_runs_only_without_a_modules_dep_line(

@@ -118,3 +118,28 @@ def test_a_fifo_at_slash_is_refused_without_opening_it(links: Path) -> None:
     rel = str(links / "to-fifo").lstrip("/")
     with pytest.raises(tree.NotRegularError, match="FIFO"):
         tree.open_regular(SLASH, rel)
+
+
+WALKED_SLASH = Path("//")  # the same root, but not spelled "/": always walked
+
+
+def _answer(call: object) -> object:
+    try:
+        value = call()  # type: ignore[operator]
+    except OSError as err:
+        return ("error", err.errno)
+    return sorted(value) if isinstance(value, list) else value
+
+
+def test_kind_existence_and_listing_at_slash_are_the_walks(links: Path) -> None:
+    assert str(WALKED_SLASH) == "//"
+    before = _open_descriptors()
+    for rel in _rels(links):
+        for root_call in (tree.kind_of, tree._lexists, tree.list_names):
+            at_slash = _answer(lambda: root_call(SLASH, rel))  # noqa: B023
+            walked = _answer(lambda: root_call(WALKED_SLASH, rel))  # noqa: B023
+            assert at_slash == walked, (root_call.__name__, rel)
+    assert _open_descriptors() == before
+    assert tree.expand(SLASH, "sys/bus/*/devices/*") == tree.expand(
+        WALKED_SLASH, "sys/bus/*/devices/*"
+    )
