@@ -189,6 +189,10 @@ def open_regular(root: Path, rel: str) -> int:
     a watchdog starts, a tape rewinds). O_NONBLOCK and the fstat after opening cover a file
     swapped for another between the lstat and the open.
     """
+    if str(root) == "/":
+        fd = _open_regular_at_slash(rel)
+        if fd is not None:
+            return fd
     located = locate(root, rel)
     try:
         if not stat.S_ISREG(located.info.st_mode):
@@ -201,6 +205,28 @@ def open_regular(root: Path, rel: str) -> int:
         located.info.st_dev,
         located.info.st_ino,
     ):
+        os.close(fd)
+        raise NotRegularError("replaced while it was opened")
+    return fd
+
+
+def _open_regular_at_slash(rel: str) -> int | None:
+    """open_regular() below `/`: the kernel resolves rel to an O_PATH descriptor (nothing is
+    opened for reading), and only a regular file's is opened again for reading through
+    /proc/self/fd, which reopens that very file. None without /proc: the walk."""
+    where = os.open(_below_slash(rel), _WHERE)
+    try:
+        info = os.fstat(where)
+        if not stat.S_ISREG(info.st_mode):
+            raise NotRegularError(describe(info.st_mode))
+        try:
+            fd = os.open(f"/proc/self/fd/{where}", _READ & ~os.O_NOFOLLOW)
+        except FileNotFoundError:
+            return None
+    finally:
+        os.close(where)
+    opened = os.fstat(fd)
+    if (opened.st_dev, opened.st_ino) != (info.st_dev, info.st_ino):
         os.close(fd)
         raise NotRegularError("replaced while it was opened")
     return fd

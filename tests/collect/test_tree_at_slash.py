@@ -143,3 +143,34 @@ def test_kind_existence_and_listing_at_slash_are_the_walks(links: Path) -> None:
     assert tree.expand(SLASH, "sys/bus/*/devices/*") == tree.expand(
         WALKED_SLASH, "sys/bus/*/devices/*"
     )
+
+
+def _read(root: Path, rel: str) -> object:
+    try:
+        fd = tree.open_regular(root, rel)
+    except tree.NotRegularError as err:
+        return ("not regular", str(err))
+    except OSError as err:
+        return ("error", err.errno)
+    try:
+        return os.read(fd, 4096)
+    finally:
+        os.close(fd)
+
+
+def test_opening_a_regular_file_at_slash_is_the_walks(links: Path) -> None:
+    before = _open_descriptors()
+    rels = [*_rels(links), "dev/null", "proc/self/status", "proc/self/fd/0", "etc/hostname"]
+    answers = {rel: _read(SLASH, rel) for rel in rels}
+    for rel in rels:
+        if rel.startswith("proc/self/status"):  # its own fd count and times change
+            assert isinstance(answers[rel], bytes) and isinstance(_read(WALKED_SLASH, rel), bytes)
+            continue
+        assert answers[rel] == _read(WALKED_SLASH, rel), rel
+    assert _open_descriptors() == before
+    assert answers[str(links / "rel").lstrip("/")] == b"x"
+    assert answers["dev/null"] == ("not regular", "a character device")
+    assert answers[str(links / "to-fifo").lstrip("/")] == ("not regular", "a FIFO")
+    taken = tree._open_regular_at_slash(str(links / "rel").lstrip("/"))
+    assert taken is not None, "the kernel's way was not taken"
+    os.close(taken)
