@@ -25,199 +25,87 @@ def _interrupted_now(signum: int, frame: object) -> None:
 if _signal.getsignal(_signal.SIGINT) is _signal.default_int_handler:
     _signal.signal(_signal.SIGINT, _interrupted_now)
 
-import argparse  # noqa: E402 - after the handler: Ctrl-C while importing is a clean exit
-import contextlib  # noqa: E402
+import contextlib  # noqa: E402 - after the handler: Ctrl-C while importing is a clean exit
 import os  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
+from typing import TYPE_CHECKING, Any, cast  # noqa: E402
 
-from snddiag import __version__  # noqa: E402
 from snddiag.report import ExitCode  # noqa: E402
+
+if TYPE_CHECKING:
+    import argparse
 
 
 class UsageError(Exception):
     pass
 
 
-def _columns() -> int:
-    """shutil.get_terminal_size().columns, without importing shutil (and with it bz2 and lzma,
-    0.05 s of a run in a small guest): argparse asks for it each time it checks an option."""
-    try:
-        columns = int(os.environ.get("COLUMNS", "0"))
-    except ValueError:
-        columns = 0
-    if columns <= 0:
-        try:
-            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
-        except (AttributeError, ValueError, OSError):
-            columns = 0
-    return columns or 80
-
-
-class _Formatter(argparse.HelpFormatter):
-    def __init__(
-        self,
-        prog: str,
-        indent_increment: int = 2,
-        max_help_position: int = 24,
-        width: int | None = None,
-    ) -> None:
-        super().__init__(prog, indent_increment, max_help_position, width or _columns() - 2)
-
-
-class _Parser(argparse.ArgumentParser):
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("formatter_class", _Formatter)
-        super().__init__(*args, **kwargs)
-
-    def error(self, message: str) -> None:  # type: ignore[override]
-        raise UsageError(f"{self.prog}: {message}")
-
-
-def _common_options(*, after_command: bool) -> _Parser:
-    """The options every command takes, before or after its name alike. After the command
-    they default to nothing at all: a sub-parser's defaults would overwrite what was given
-    before the command (`snddiag --json analyze B` must print JSON)."""
-    unset: Any = argparse.SUPPRESS if after_command else False
-    common = _Parser(add_help=False)
-    common.add_argument(
-        "--json", action="store_true", default=unset, help="print one JSON document on stdout"
-    )
-    common.add_argument(
-        "--rules",
-        action="append",
-        type=Path,
-        # After the command, DIRs are collected apart and joined to those given before it.
-        dest="rules_after_command" if after_command else "rules",
-        default=argparse.SUPPRESS if after_command else [],
-        metavar="DIR",
-        help="also load the rules in DIR (repeatable; a rule here replaces one with its id)",
-    )
-    common.add_argument("--no-color", action="store_true", default=unset, help="plain text output")
-    common.add_argument(
-        "--debug", action="store_true", default=unset, help="show tracebacks of internal errors"
-    )
-    return common
-
-
-def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
-    """The whole command line; without `commands`, none of the commands' own parsers (the
-    command is still a choice, of none)."""
-    before = _common_options(after_command=False)
-    parser = _Parser(
-        prog="snddiag",
-        description="Diagnose virtio sound (virtio-snd) in this Linux guest. Reads only.",
-        parents=[before],
-    )
-    parser.add_argument("--version", action="version", version=f"snddiag {__version__}")
-    parser.add_argument(
-        "--root",
-        type=Path,
-        metavar="DIR",
-        help="read the files of a system mounted at DIR instead of / (no commands)",
-    )
-    parser.add_argument(
-        "--play",
-        action="store_true",
-        help="also test the data path: play about a second of a quiet 440 Hz tone on the virtio "
-        "card and record a second (makes a short sound), then open, start, drain and close the "
-        "playback stream over and over (the lifecycle stress)",
-    )
-    parser.add_argument(
-        "--no-stress",
-        action="store_true",
-        help="with --play: skip the lifecycle stress (a few seconds shorter)",
-    )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    if commands:
-        _add_commands(sub)
-    return parser
-
-
-def _add_commands(sub: Any) -> None:
-    common = _common_options(after_command=True)
-    collect = sub.add_parser("collect", parents=[common], help="save the evidence snapshot")
-    target = collect.add_mutually_exclusive_group(required=True)
-    target.add_argument("-o", "--output", metavar="FILE", help="bundle (.tar.gz), or - for stdout")
-    target.add_argument("--dir", type=Path, metavar="DIR", help="snapshot directory")
-    collect.add_argument(
-        "--no-redact",
-        action="store_true",
-        help="keep identifiers (host names, addresses, serials...) in the bundle or snapshot",
-    )
-
-    analyze = sub.add_parser("analyze", parents=[common], help="diagnose saved bundles offline")
-    analyze.add_argument("bundles", nargs="*", type=Path, metavar="BUNDLE")
-    analyze.add_argument(
-        "--jsonl",
-        action="store_true",
-        help="one JSON line per bundle on stdout, written as each finishes (not with --json)",
-    )
-    analyze.add_argument(
-        "--root",
-        dest="snapshot_root",
-        type=Path,
-        metavar="DIR",
-        help="an extracted snapshot directory instead of bundles",
-    )
-    analyze.add_argument(
-        "--jobs",
-        type=int,
-        default=0,
-        metavar="N",
-        help="worker processes for many bundles (default: all cores)",
-    )
-    analyze.add_argument(
-        "--max-member-mb",
-        type=int,
-        default=64,
-        metavar="MB",
-        help="largest member a bundle may hold",
-    )
-    analyze.add_argument(
-        "--max-total-mb",
-        type=int,
-        default=256,
-        metavar="MB",
-        help="largest total size a bundle may unpack to",
-    )
-    analyze.add_argument(
-        "--timeout-s",
-        type=float,
-        default=30.0,
-        metavar="S",
-        help="wall time one bundle may take (default: 30)",
-    )
-    analyze.add_argument(
-        "--max-memory-mb",
-        type=int,
-        default=512,
-        metavar="MB",
-        help="memory one bundle's worker may add (default: 512)",
-    )
-
-    rules = sub.add_parser("rules", help="list or check rule files")
-    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
-    rules_sub.required = True
-    rules_sub.add_parser("list", parents=[common], help="list the rules that would run")
-    rules_sub.add_parser("check", parents=[common], help="validate every rule file")
-    rules_sub.add_parser("facts", parents=[common], help="list the fact paths rules may use")
-
-    explain = sub.add_parser("explain", parents=[common], help="show one rule in full")
-    explain.add_argument("rule_id", metavar="RULE_ID")
-
-
 def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
     """The options, wherever they stand: before the command or after it."""
+    plain = _plain_diagnosis(args_list)
+    if plain is not None:
+        return plain
+    from snddiag.options import build_parser
+
     # Without a word that is not an option (no command, no option's value) nor a request for
-    # help, no command's parser can be reached: a plain `snddiag --json` builds none of them.
+    # help, no command's parser can be reached: `snddiag --json --root=/mnt` builds none.
     words = any(not a.startswith("-") for a in args_list)
     helps = any(a.startswith(("-h", "--h")) for a in args_list)  # --he is --help too
     args = build_parser(commands=words or helps).parse_args(args_list)
     args.rules = [*args.rules, *getattr(args, "rules_after_command", [])]
     return args
+
+
+# A plain diagnosis's options, read without argparse (and the gettext and locale it imports:
+# a tenth of a run in a small guest). Anything else, a mistake included, goes to argparse.
+_FLAGS = {
+    "--json": "json",
+    "--no-color": "no_color",
+    "--debug": "debug",
+    "--play": "play",
+    "--no-stress": "no_stress",
+}
+_WITH_A_DIR = ("--rules", "--root")
+
+
+def _plain_diagnosis(args_list: Sequence[str]) -> argparse.Namespace | None:
+    """What argparse makes of a command line of only the top level's flags, --rules DIR and
+    --root DIR (each also as --option=DIR); None for any other."""
+    import types
+
+    values: dict[str, Any] = {
+        "json": False,
+        "rules": [],
+        "no_color": False,
+        "debug": False,
+        "root": None,
+        "play": False,
+        "no_stress": False,
+        "command": None,
+    }
+    at = 0
+    while at < len(args_list):
+        word = args_list[at]
+        at += 1
+        option, equals, value = word.partition("=")
+        if word in _FLAGS:
+            values[_FLAGS[word]] = True
+            continue
+        if option not in _WITH_A_DIR:
+            return None
+        if not equals:
+            if at == len(args_list) or args_list[at].startswith("-"):
+                return None  # argparse says what is missing
+            value = args_list[at]
+            at += 1
+        if option == "--rules":
+            values["rules"].append(Path(value))
+        else:
+            values["root"] = Path(value)
+    # The commands take it as an argparse.Namespace: attributes are all they read.
+    return cast("argparse.Namespace", types.SimpleNamespace(**values))
 
 
 def _say(line: str) -> None:

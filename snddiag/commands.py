@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import stat
 import sys
@@ -15,6 +14,8 @@ from snddiag.report.escape import escape
 # Each command imports what it uses (rules, evidence, facts, reports) when it runs: `collect`,
 # `--version` and the like start without the YAML loader and the fact model.
 if TYPE_CHECKING:
+    import argparse
+
     from snddiag.bundle.write import Written
     from snddiag.engine.model import Rule
     from snddiag.evidence import Evidence

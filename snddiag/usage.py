@@ -7,7 +7,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
-from snddiag.cli import _common_options, build_parser
+from snddiag.options import _common_options, build_parser
 
 
 def _command_word(parser: argparse.ArgumentParser, args_list: Sequence[str]) -> int | None:

@@ -8,8 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from snddiag import cli
+from snddiag import cli, options
 from snddiag.cli import main, parse_args
 from tests.guests import GUESTS
 from tests.site_rules import SITE_RULE
@@ -102,7 +104,7 @@ WITHOUT_A_WORD = [
 def test_a_command_line_without_a_word_reads_as_with_every_command(argv: list[str]) -> None:
     def outcome(commands: bool) -> object:
         try:
-            args = cli.build_parser(commands=commands).parse_args(argv)
+            args = options.build_parser(commands=commands).parse_args(argv)
         except cli.UsageError as err:
             return ("usage error", str(err))
         return vars(args)
@@ -110,21 +112,52 @@ def test_a_command_line_without_a_word_reads_as_with_every_command(argv: list[st
     assert outcome(False) == outcome(True)
 
 
-def test_only_a_command_line_with_a_word_or_help_builds_the_commands(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_argparse_is_asked_only_beyond_a_plain_diagnosis(monkeypatch: pytest.MonkeyPatch) -> None:
     built: list[bool] = []
-    real = cli.build_parser
+    real = options.build_parser
 
     def recording(*, commands: bool = True) -> Any:
         built.append(commands)
         return real(commands=commands)
 
-    monkeypatch.setattr(cli, "build_parser", recording)
+    monkeypatch.setattr(options, "build_parser", recording)
     cli.parse_args(["--json"])
+    cli.parse_args(["--root", "/mnt", "--json", "--rules=/etc/x"])
+    assert built == []  # read without argparse
+    cli.parse_args(["--jso"])  # an abbreviation: argparse's, without the commands
     cli.parse_args(["analyze", "--json", "b.tar.gz"])
-    cli.parse_args(["--root", "/mnt", "--json"])
     for helping in (["--help"], ["--he"], ["-h"]):
         with pytest.raises(SystemExit):
             cli.parse_args(helping)
-    assert built == [False, True, True, True, True, True]
+    assert built == [False, True, True, True, True]
+
+
+_WORDS = st.sampled_from(
+    ["--json", "--no-color", "--debug", "--play", "--no-stress", "--rules", "--root", "/mnt",
+     "-x", "--", "", "--root=", "--rules=/r", "--root=/a=b", "--json=1", "--jso", "--ro",
+     "analyze", "-", "--rules=", "=", "--version"]
+)  # fmt: skip
+
+
+def _argparse_reads(argv: list[str]) -> object:
+    try:
+        args = options.build_parser().parse_args(argv)
+    except (cli.UsageError, SystemExit) as err:
+        return ("refused", str(err))
+    args.rules = [*args.rules, *getattr(args, "rules_after_command", [])]
+    vars(args).pop("rules_after_command", None)
+    return vars(args)
+
+
+@given(st.lists(_WORDS, max_size=6))
+def test_a_plain_diagnosis_reads_as_argparse_reads_it(argv: list[str]) -> None:
+    plain = cli._plain_diagnosis(argv)
+    if plain is not None:
+        assert vars(plain) == _argparse_reads(argv)
+
+
+def test_the_plain_reader_takes_the_lines_a_diagnosis_is_run_with() -> None:
+    for argv in (["--json"], [], ["--play", "--no-stress"], ["--root", "/mnt", "--rules=/r"]):
+        assert cli._plain_diagnosis(argv) is not None, argv
+    for argv in (["--jso"], ["--root"], ["--root", "-x"], ["analyze"], ["--json=1"], ["--"]):
+        assert cli._plain_diagnosis(argv) is None, argv

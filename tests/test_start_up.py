@@ -34,6 +34,9 @@ NOT_ON_A_PLAIN_RUN = (
     "dataclasses",  # snddiag.records makes its classes
     "inspect",
     "shutil",  # with bz2 and lzma: argparse's help width and the PATH search do without
+    "argparse",  # a plain diagnosis's options are read without it (cli._plain_diagnosis)
+    "gettext",
+    "snddiag.options",
 )
 
 RUN_AND_LIST = """

@@ -11,16 +11,18 @@ import fcntl
 import os
 import re
 import stat
-import subprocess
 import time
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Union
+from typing import TYPE_CHECKING, Union
 
 from snddiag.collect import tree
 from snddiag.collect.tree import NotRegularError
 from snddiag.evidence import Entry, Evidence, EvidenceError, Kind, NodeInfo, Status, check_key
 from snddiag.records import dataclass, replace
+
+if TYPE_CHECKING:
+    import subprocess
 
 MAX_FILE_BYTES = 4 * 1024 * 1024
 MAX_COMMAND_BYTES = 8 * 1024 * 1024
@@ -266,14 +268,16 @@ def _session_env(run_as: RunAs) -> dict[str, str]:
 
 
 def start_command(
-    argv: list[str], run_as: RunAs, *, stdin: int = subprocess.DEVNULL
+    argv: list[str], run_as: RunAs, *, stdin: int | None = None
 ) -> subprocess.Popen[bytes]:
-    """A running command as `run_as` (stdout and stderr piped), for the caller to bound and
-    reap; raises OSError when it cannot start."""
+    """A running command as `run_as` (stdout and stderr piped; stdin /dev/null unless given),
+    for the caller to bound and reap; raises OSError when it cannot start."""
+    import subprocess
+
     switch = run_as.uid != os.geteuid()
     return subprocess.Popen(
         argv,
-        stdin=stdin,
+        stdin=subprocess.DEVNULL if stdin is None else stdin,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         env=_session_env(run_as),
@@ -315,6 +319,10 @@ def run_command(
     switch = run_as is not None and run_as.uid != os.geteuid()
     if run_as is not None:
         env.update(run_as.env)
+    # Here, not at the top: in a guest whose files stand in for every command, nothing runs one,
+    # and subprocess imports threading, selectors, signal and locale.
+    import subprocess
+
     started = time.monotonic()
     try:
         done = subprocess.run(

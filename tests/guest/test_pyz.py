@@ -43,6 +43,15 @@ UDEV_AGREEMENT = (
     " && udevadm settle --timeout=60"
     f' && "$PYTHON" -c {shlex.quote(_UDEV_PAIR)}'
 )
+# What a plain live run imports beyond the interpreter's own start-up, on Debian's python3.
+_RUN_AND_LIST = """
+import os, sys
+first = set(sys.modules)
+sys.stdout = open(os.devnull, "w")
+from snddiag import cli
+cli.main(["--json"])
+print(" ".join(sorted(set(sys.modules) - first)), file=sys.__stdout__)
+"""
 STOCK_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 LIBRARIES = ("yaml", "rich", "psutil", "pyudev")
 _WHERE = f"import {', '.join(LIBRARIES)}; print({', '.join(m + '.__file__' for m in LIBRARIES)})"
@@ -54,6 +63,7 @@ COMMANDS = {
     "bare-yaml": '"$PYTHON" -I -S -c "import yaml"',
     "distro-libraries": f"{lab.DISTRO_PYTHON} -I -c {shlex.quote(_WHERE)}",
     "udev-agreement": UDEV_AGREEMENT,
+    "modules-of-a-run": f'cd "$REPO" && {lab.DISTRO_PYTHON} -c {shlex.quote(_RUN_AND_LIST)}',
 }
 
 by_scenario = pytest.mark.parametrize("pyz_scenario", PYZ_SCENARIOS)
@@ -143,6 +153,20 @@ def test_the_runs_are_what_they_claim(
     paths = distro.stdout.split()
     assert len(paths) == len(LIBRARIES)
     assert all(p.startswith("/usr/lib/python3/dist-packages/") for p in paths), paths
+
+
+@by_scenario
+def test_a_plain_run_imports_neither_argparse_nor_subprocess_when_files_stand_in(
+    pyz_runs: dict[str, GuestRun | LabError], pyz_scenario: str
+) -> None:
+    """In these guests /proc/modules, modules.dep and the release files stand in for lsmod,
+    modinfo and uname, and /dev/kmsg for dmesg: no command runs, so neither subprocess (with
+    threading, selectors, signal, locale) nor argparse for a plain `--json` is imported."""
+    result = _run(pyz_runs, pyz_scenario).commands["modules-of-a-run"]
+    assert result.exit_code == 0, result.stderr[-4000:]
+    imported = set(result.stdout.split())
+    assert "snddiag.facts" in imported and "snddiag.engine.compiled" in imported
+    assert not {"subprocess", "argparse", "gettext", "snddiag.options"} & imported
 
 
 def _unordered(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:
