@@ -16,6 +16,10 @@ if sys.version_info < (3, 9):  # noqa: UP036
 
 sys.path.append(os.path.join(os.path.dirname(__file__), "_vendor"))
 
-from snddiag.cli import main_entry
+from snddiag.archive_code import install
+
+install(os.path.dirname(__file__), __loader__)  # snddiag's bytecode, when built by this Python
+
+from snddiag.cli import main_entry  # noqa: E402
 
 main_entry()

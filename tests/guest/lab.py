@@ -778,11 +778,13 @@ packages, and on the distribution's interpreter with the distribution's librarie
 
 
 def build_pyz() -> Path:
-    """dist/snddiag.pyz from this checkout, where a guest finds it (the share is the host's /)."""
+    """dist/snddiag.pyz from this checkout, where a guest finds it (the share is the host's /),
+    with bytecode for this Python (the guests' $PYTHON; Debian's python3 is the same version):
+    a guest runs the archive's own code member (snddiag.archive_code)."""
+    build = [sys.executable, str(REPO / "packaging" / "zipapp" / "build"), "--compile"]
     done = subprocess.run(
-        [sys.executable, str(REPO / "packaging" / "zipapp" / "build"), "--output", str(PYZ)],
-        capture_output=True, text=True, check=False,
-    )  # fmt: skip
+        [*build, "--output", str(PYZ)], capture_output=True, text=True, check=False
+    )
     if done.returncode != 0:
         raise LabError(f"packaging/zipapp/build failed:\n{done.stderr}")
     return PYZ

@@ -64,6 +64,9 @@ COMMANDS = {
     "distro-libraries": f"{lab.DISTRO_PYTHON} -I -c {shlex.quote(_WHERE)}",
     "udev-agreement": UDEV_AGREEMENT,
     "modules-of-a-run": f'cd "$REPO" && {lab.DISTRO_PYTHON} -c {shlex.quote(_RUN_AND_LIST)}',
+    # -v names each module's loader: the archive's code member, on both interpreters.
+    "pyz-loaders": f'for p in "$PYTHON" {lab.DISTRO_PYTHON}; do "$p" -I -S -v'
+    f" {shlex.quote(str(lab.PYZ))} --json 2>&1 >/dev/null | grep \"^import 'snddiag.cli'\"; done",
 }
 
 by_scenario = pytest.mark.parametrize("pyz_scenario", PYZ_SCENARIOS)
@@ -167,6 +170,15 @@ def test_a_plain_run_imports_neither_argparse_nor_subprocess_when_files_stand_in
     imported = set(result.stdout.split())
     assert "snddiag.facts" in imported and "snddiag.engine.compiled" in imported
     assert not {"subprocess", "argparse", "gettext", "snddiag.options"} & imported
+
+
+def test_the_archives_modules_come_from_its_code_member_on_both_interpreters(
+    pyz_runs: dict[str, GuestRun | LabError],
+) -> None:
+    result = _run(pyz_runs, UDEV_SCENARIO).commands["pyz-loaders"]
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout + result.stderr[-2000:]
+    assert all("_ArchiveCode" in line for line in lines), lines
 
 
 def _unordered(devices: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -358,24 +358,100 @@ def test_a_rule_edited_added_or_removed_in_the_archive_is_read_from_its_yaml(
             assert "virtio-card-no-capture" not in loaded
 
 
-def test_a_compiled_archive_runs_its_bytecode_and_gives_the_same_verdict(
-    pyz: Path, tmp_path: Path
-) -> None:
-    compiled = tmp_path / "compiled.pyz"
+@pytest.fixture(scope="module")
+def compiled_pyz(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("compiled") / "compiled.pyz"
     done = subprocess.run(
-        [sys.executable, str(BUILD), "--compile", "--output", str(compiled)],
+        [sys.executable, str(BUILD), "--compile", "--output", str(path)],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    with zipfile.ZipFile(compiled) as archive:
+    return path
+
+
+WHO_LOADED_THE_CLI = """
+import snddiag.cli
+loader = snddiag.cli.__spec__.loader
+source = loader.get_source("snddiag.cli") if hasattr(loader, "get_source") else None
+result = {
+    "loader": type(loader).__name__,
+    "file": snddiag.cli.__file__,
+    "source": (source or "")[:40],
+    "rules": type(__import__("snddiag.engine.rule_dirs").engine.rule_dirs.shipped_rules()).__name__,
+}
+"""
+
+
+def _as_main(pyz: Path, code: str) -> str:
+    """`code` run after the archive's own __main__ set-up (its first lines, without the run)."""
+    with zipfile.ZipFile(pyz) as archive:
+        main = archive.read("__main__.py").decode()
+    set_up = main[: main.index("from snddiag.cli import main_entry")]
+    return (
+        f"import runpy, sys, zipimport\n__file__ = {str(pyz) + '/__main__.py'!r}\n"
+        f"__loader__ = zipimport.zipimporter({str(pyz)!r})\n" + set_up + code
+    )
+
+
+def test_a_compiled_archive_holds_snddiags_bytecode_in_one_member(compiled_pyz: Path) -> None:
+    with zipfile.ZipFile(compiled_pyz) as archive:
         infos = {i.filename: i for i in archive.infolist()}
-    sources = [n for n in infos if n.endswith(".py") and n != "__main__.py"]
-    assert sources and all(n[:-3] + ".pyc" in infos for n in sources)
-    for name, info in infos.items():
-        ours = name.startswith("snddiag/") and name.endswith(".pyc")
-        assert info.compress_type == (zipfile.ZIP_STORED if ours else zipfile.ZIP_DEFLATED), name
-    loaded_from = _in_archive(compiled, "import snddiag.cli\nresult = snddiag.cli.__file__")
-    assert loaded_from == f"{compiled}/snddiag/cli.pyc"
+        code = archive.read("snddiag-code.marshal")
+    assert infos["snddiag-code.marshal"].compress_type == zipfile.ZIP_STORED
+    vendored = [n for n in infos if n.startswith("_vendor/") and n.endswith(".py")]
+    assert vendored and all(n[:-3] + ".pyc" in infos for n in vendored)
+    ours = [n for n in infos if n.startswith("snddiag/") and n.endswith(".pyc")]
+    assert sorted(ours) == ["snddiag/__init__.pyc", "snddiag/archive_code.pyc"]
+    import importlib.util
+    import marshal
+
+    assert code.startswith(importlib.util.MAGIC_NUMBER)
+    modules = marshal.loads(code[len(importlib.util.MAGIC_NUMBER) :])  # noqa: S302 - ours
+    sources = {
+        n[: -len(".py")].removesuffix("/__init__").replace("/", ".")
+        for n in infos
+        if n.startswith("snddiag/") and n.endswith(".py")
+    }
+    assert set(modules) == sources
+
+
+def test_on_its_own_python_a_compiled_archive_serves_its_modules_from_that_member(
+    compiled_pyz: Path,
+) -> None:
+    seen = _in_archive(compiled_pyz, _as_main(compiled_pyz, WHO_LOADED_THE_CLI))
+    assert seen == {
+        "loader": "_ArchiveCode",
+        "file": f"{compiled_pyz}/snddiag/cli.py",
+        "source": '"""Command line: options -> pipeline -> ',
+        "rules": "ArchivePath",
+    }
+
+
+def test_on_another_python_the_zip_importer_compiles_the_sources(compiled_pyz: Path) -> None:
+    seen = _in_archive(
+        compiled_pyz, _as_main(compiled_pyz, WHO_LOADED_THE_CLI), INTERPRETERS["python3.9-bare"]
+    )
+    assert seen["loader"] == "zipimporter"
+    assert seen["file"] == f"{compiled_pyz}/snddiag/cli.py"
+
+
+def test_a_damaged_code_member_leaves_the_zip_importer_in_charge(
+    compiled_pyz: Path, tmp_path: Path
+) -> None:
+    with zipfile.ZipFile(compiled_pyz) as archive:
+        code = archive.read("snddiag-code.marshal")
+    for case, data in {
+        "other-python": b"\0\0\r\n" + code[4:],
+        "truncated": code[: len(code) // 2],
+        "not-a-table": code[:4] + __import__("marshal").dumps([1, 2]),
+    }.items():
+        copy = _rewritten(compiled_pyz, tmp_path / f"{case}.pyz", {"snddiag-code.marshal": data})
+        seen = _in_archive(copy, _as_main(copy, WHO_LOADED_THE_CLI))
+        assert seen["loader"] == "zipimporter", case
+
+
+def test_a_compiled_archive_gives_the_same_verdict(pyz: Path, compiled_pyz: Path) -> None:
     args = ("analyze", "--json", "--root", str(GUESTS / "healthy-pci"))
-    runs = [run([*INTERPRETERS["bare"], str(p), *args]) for p in (pyz, compiled)]
-    assert verdict(document(runs[0])) == verdict(document(runs[1]))
+    for interpreter in ("bare", "python3.9-bare", "debian-python3"):
+        runs = [run([*INTERPRETERS[interpreter], str(p), *args]) for p in (pyz, compiled_pyz)]
+        assert verdict(document(runs[0])) == verdict(document(runs[1])), interpreter
