@@ -9,8 +9,10 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from snddiag.bundle.read import _octal
+from snddiag.collect import _stands_in
+from snddiag.collect.plan import STAND_INS
 from snddiag.collect.sources import keep_lines
-from snddiag.evidence import Entry, EvidenceError, Kind, Status, check_key
+from snddiag.evidence import Entry, Evidence, EvidenceError, Kind, Status, check_key
 from snddiag.parse.module_index import module_name
 
 # Keys built from the pieces that matter: slashes, dots, names.
@@ -80,3 +82,20 @@ def test_keep_lines_of_a_module_index() -> None:
     kept = keep_lines(Entry("k", Kind.FILE, Status.OK, data=data), "virtio|sound/").data
     assert kept == _each_line(data, "virtio|sound/")
     assert b"virtio_snd" in kept
+
+
+_MODINFO_STAND_IN = next(s for s in STAND_INS if s.command == "cmd/modinfo-virtio_snd")
+
+
+@example("kernel/x.ko: kernel/sound/virtio/virtio_snd.ko\n")  # only another module's need
+@example("a b/virtio_snd.ko:\n")  # a space before: not the line's module path
+@given(st.text(alphabet="ab /.:\n-_virtosndkxz", max_size=80).map(lambda t: t + "virtio_snd.ko:"))
+def test_the_modinfo_stand_in_reads_as_a_search_of_the_whole_file(text: str) -> None:
+    """The stand-in tries its pattern only on the lines holding the module's file name; the
+    first definition searched the whole file from each line's start."""
+    data = text.encode()
+    whole = re.search(b"(?m)^" + _MODINFO_STAND_IN.shows.encode(), data) is not None
+    evidence = Evidence()
+    release = "6.12.0"
+    evidence.add(Entry(f"lib/modules/{release}/modules.dep", Kind.FILE, Status.OK, data=data))
+    assert _stands_in(evidence, _MODINFO_STAND_IN, release) == whole

@@ -12,7 +12,13 @@ PACKAGE = REPO / "snddiag"
 ORDER = ["evidence", "collect", "parse", "facts", "engine", "report"]
 DRIVERS = {"cli", "commands", "offline", "pipeline", "bundle", "__main__"}
 HEAVY = {"rich", "pyudev", "psutil"}
-COMMAND_LINE = ("snddiag.cli", "snddiag.usage", "snddiag.commands", "snddiag.offline")
+COMMAND_LINE = (
+    "snddiag.cli",
+    "snddiag.options",
+    "snddiag.usage",
+    "snddiag.commands",
+    "snddiag.offline",
+)
 
 
 def _layer(module: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grp
 import os
 import pwd
+import re
 import time
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from snddiag import __version__
 from snddiag.collect import plan
 from snddiag.collect.libraries import read_sound_servers, read_udev_sound
 from snddiag.collect.session import read_sessions
-from snddiag.collect.sources import Command, Source, run_sources
+from snddiag.collect.sources import Command, Source, lines_holding, run_sources
 from snddiag.evidence import Evidence, kernel_release
 
 
@@ -60,14 +61,12 @@ def _stands_in(evidence: Evidence, stand_in: plan.StandIn, release: str) -> bool
         entry = evidence.get(path.format(release=release))
         if entry is None or not entry.ok or not entry.data.strip():
             return False
-    if not stand_in.module:
+    if not stand_in.shows:
         return True
-    # The facts' own lookup (a regular expression over the whole file for the module's line
-    # was a tenth of collecting in a small guest).
-    from snddiag.parse.module_index import ModuleIndex
-
-    text = evidence.text(stand_in.paths[0].format(release=release))
-    return text is not None and ModuleIndex(text).get(stand_in.module) is not None
+    data = evidence.entries[stand_in.paths[0].format(release=release)].data
+    found_by = [literal.encode() for literal in stand_in.found_by]
+    shows = re.compile(stand_in.shows.encode())
+    return any(shows.match(line) for line in lines_holding(data, found_by))
 
 
 def _run_unless_stood_in(

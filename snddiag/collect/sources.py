@@ -388,7 +388,7 @@ def _lines_found(data: bytes, pattern: str) -> list[bytes] | None:
         return None
     literals = pattern.split("|")
     if not any(c in _REGEX_SYNTAX for c in pattern) and all(literals):
-        return _lines_holding(data, [literal.encode() for literal in literals])
+        return lines_holding(data, [literal.encode() for literal in literals])
     wanted = re.compile(pattern.encode(), re.MULTILINE)  # ^ at each line's start
     kept: list[bytes] = []
     at = 0
@@ -406,7 +406,7 @@ def _lines_found(data: bytes, pattern: str) -> list[bytes] | None:
 _REGEX_SYNTAX = frozenset("\\.^$*+?{}[]()\n")  # a line's end is no literal here
 
 
-def _lines_holding(data: bytes, literals: list[bytes]) -> list[bytes]:
+def lines_holding(data: bytes, literals: list[bytes]) -> list[bytes]:
     """The lines holding any of `literals`, in order: found with bytes.find, which skips
     through text far faster than a search for `a|b` (in a small guest, modules.dep's search
     was a seventh of collecting)."""
