@@ -49,11 +49,7 @@ def parse_args(args_list: Sequence[str]) -> argparse.Namespace:
         return plain
     from snddiag.options import build_parser
 
-    # Without a word that is not an option (no command, no option's value) nor a request for
-    # help, no command's parser can be reached: `snddiag --json --root=/mnt` builds none.
-    words = any(not a.startswith("-") for a in args_list)
-    helps = any(a.startswith(("-h", "--h")) for a in args_list)  # --he is --help too
-    args = build_parser(commands=words or helps).parse_args(args_list)
+    args = build_parser().parse_args(args_list)
     args.rules = [*args.rules, *getattr(args, "rules_after_command", [])]
     return args
 

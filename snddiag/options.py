@@ -77,9 +77,7 @@ def _common_options(*, after_command: bool) -> _Parser:
     return common
 
 
-def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
-    """The whole command line; without `commands`, none of the commands' own parsers (the
-    command is still a choice, of none)."""
+def build_parser() -> argparse.ArgumentParser:
     before = _common_options(after_command=False)
     parser = _Parser(
         prog="snddiag",
@@ -106,12 +104,6 @@ def build_parser(*, commands: bool = True) -> argparse.ArgumentParser:
         help="with --play: skip the lifecycle stress (a few seconds shorter)",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    if commands:
-        _add_commands(sub)
-    return parser
-
-
-def _add_commands(sub: Any) -> None:
     common = _common_options(after_command=True)
     collect = sub.add_parser("collect", parents=[common], help="save the evidence snapshot")
     target = collect.add_mutually_exclusive_group(required=True)
@@ -182,3 +174,4 @@ def _add_commands(sub: Any) -> None:
 
     explain = sub.add_parser("explain", parents=[common], help="show one rule in full")
     explain.add_argument("rule_id", metavar="RULE_ID")
+    return parser

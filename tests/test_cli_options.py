@@ -79,57 +79,24 @@ def test_flags_default_off_before_and_after() -> None:
     assert (args.json, args.no_color, args.debug, args.rules) == (False, False, False, [])
 
 
-# Command lines without a word (no command, no option's value): parsed without the commands'
-# own parsers. Each must read exactly as with them, or fail with the same message.
-WITHOUT_A_WORD = [
-    [],
-    ["--json"],
-    ["--json", "--no-color", "--debug"],
-    ["--play"],
-    ["--play", "--no-stress", "--json"],
-    ["--no-stress"],
-    ["--rules=/tmp", "--json"],
-    ["--root=/", "--json"],
-    ["--jso"],
-    ["--bogus"],
-    ["--json", "--json"],
-    ["--root"],
-    ["--rules"],
-    ["-x"],
-    ["--"],
-]
-
-
-@pytest.mark.parametrize("argv", WITHOUT_A_WORD, ids=lambda a: " ".join(a) or "nothing")
-def test_a_command_line_without_a_word_reads_as_with_every_command(argv: list[str]) -> None:
-    def outcome(commands: bool) -> object:
-        try:
-            args = options.build_parser(commands=commands).parse_args(argv)
-        except cli.UsageError as err:
-            return ("usage error", str(err))
-        return vars(args)
-
-    assert outcome(False) == outcome(True)
-
-
 def test_argparse_is_asked_only_beyond_a_plain_diagnosis(monkeypatch: pytest.MonkeyPatch) -> None:
-    built: list[bool] = []
+    built: list[str] = []
     real = options.build_parser
 
-    def recording(*, commands: bool = True) -> Any:
-        built.append(commands)
-        return real(commands=commands)
+    def recording() -> Any:
+        built.append("argparse")
+        return real()
 
     monkeypatch.setattr(options, "build_parser", recording)
     cli.parse_args(["--json"])
     cli.parse_args(["--root", "/mnt", "--json", "--rules=/etc/x"])
     assert built == []  # read without argparse
-    cli.parse_args(["--jso"])  # an abbreviation: argparse's, without the commands
+    cli.parse_args(["--jso"])  # an abbreviation: argparse's
     cli.parse_args(["analyze", "--json", "b.tar.gz"])
     for helping in (["--help"], ["--he"], ["-h"]):
         with pytest.raises(SystemExit):
             cli.parse_args(helping)
-    assert built == [False, True, True, True, True]
+    assert built == ["argparse"] * 5
 
 
 _WORDS = st.sampled_from(
