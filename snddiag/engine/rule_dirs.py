@@ -81,25 +81,16 @@ class _Archive:
     def __init__(self, loader: Any) -> None:
         self.loader = loader
         self.path: str = loader.archive
-        self._names: set[str] = set()
-        self._folders: dict[str, list[str]] = {}
-
-    def folders(self) -> dict[str, list[str]]:
-        """{folder: the names in it}, every folder of the archive."""
-        if not self._folders:
-            for name in self._member_names():
-                parts = name.rstrip("/").split("/")
-                if not name.endswith("/"):
-                    self._names.add(name)
-                for depth in range(1, len(parts)):
-                    self._folders.setdefault("/".join(parts[:depth]), []).append(parts[depth])
-            for folder, names in self._folders.items():
-                self._folders[folder] = sorted(set(names))
-        return self._folders
-
-    def is_file(self, name: str) -> bool:
-        self.folders()
-        return name in self._names
+        self.files: set[str] = set()
+        # {folder: the names in it}, every folder of the archive
+        found: dict[str, set[str]] = {}
+        for name in self._member_names():
+            parts = name.rstrip("/").split("/")
+            if not name.endswith("/"):
+                self.files.add(name)
+            for depth in range(1, len(parts)):
+                found.setdefault("/".join(parts[:depth]), set()).add(parts[depth])
+        self.folders = {folder: sorted(names) for folder, names in found.items()}
 
     def _member_names(self) -> list[str]:
         import zipimport
@@ -131,16 +122,16 @@ class ArchivePath:
         return ArchivePath(self._archive, f"{self._inside}/{name}")
 
     def is_dir(self) -> bool:
-        return self._inside in self._archive.folders()
+        return self._inside in self._archive.folders
 
     def is_file(self) -> bool:
-        return self._archive.is_file(self._inside)
+        return self._inside in self._archive.files
 
     def exists(self) -> bool:
         return self.is_dir() or self.is_file()
 
     def iterdir(self) -> Iterator[ArchivePath]:
-        for name in self._archive.folders().get(self._inside, []):
+        for name in self._archive.folders.get(self._inside, []):
             yield self / name
 
     def read_bytes(self) -> bytes:
